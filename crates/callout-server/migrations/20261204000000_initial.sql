@@ -1,0 +1,110 @@
+-- Times are Unix milliseconds in UTC.
+
+CREATE TABLE clients (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    -- The `{client.identification}` tag: an MD5 hex digest fixed when the client is created.
+    identification TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE agents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    username TEXT NOT NULL UNIQUE,
+    name TEXT,
+    email TEXT,
+    lang TEXT,
+    -- The deployment's extra agent columns, as a JSON object of strings.
+    columns TEXT NOT NULL DEFAULT '{}',
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    -- SHA-256 of the API token, in hex. The token itself is never stored.
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE hooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    url TEXT NOT NULL,
+    target TEXT NOT NULL,
+    event TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE INDEX hooks_by_event ON hooks (client_id, target, event);
+
+CREATE TABLE calling_lists (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    name TEXT NOT NULL,
+    -- The header row of the imported file, as a JSON array.
+    columns TEXT NOT NULL,
+    created_by INTEGER NOT NULL REFERENCES agents (id),
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    calling_list_id INTEGER NOT NULL REFERENCES calling_lists (id) ON DELETE CASCADE,
+    -- One row of the file, as a JSON object from column to value.
+    fields TEXT NOT NULL
+);
+
+CREATE INDEX contacts_by_list ON contacts (calling_list_id);
+
+CREATE TABLE campaigns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id INTEGER NOT NULL REFERENCES clients (id),
+    name TEXT NOT NULL,
+    -- The campaign this one was copied from. It may have been deleted since.
+    copy_of INTEGER,
+    created_by INTEGER NOT NULL REFERENCES agents (id),
+    created_at INTEGER NOT NULL
+);
+
+-- The outbox: one row per call-out, written in the transaction of the change that fired it.
+-- A hook's deliveries outlive the hook, so `hook_id` has no foreign key.
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hook_id INTEGER NOT NULL,
+    client_id INTEGER NOT NULL,
+    agent_id INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    event TEXT NOT NULL,
+    object_id INTEGER NOT NULL,
+    -- The hook's URL template and the tag values, both as they were at the event.
+    template TEXT NOT NULL,
+    variables TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    -- A dispatcher's claim: nobody else attempts the delivery before this time.
+    lease_until INTEGER,
+    url TEXT,
+    response_status INTEGER,
+    duration_ms INTEGER,
+    response_body TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    completed_at INTEGER
+);
+
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX deliveries_by_client ON deliveries (client_id, id);
+
+CREATE TABLE delivery_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+    attempt INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    response_status INTEGER,
+    duration_ms INTEGER NOT NULL,
+    response_body TEXT,
+    error TEXT,
+    started_at INTEGER NOT NULL
+);
+
+CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id);

@@ -1,0 +1,64 @@
+//! Authentication: every API call is made by an agent, named by its bearer token.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::Serialize;
+
+use crate::api::AppState;
+use crate::db::token_hash;
+use crate::error::ApiError;
+
+/// The agent making a request, with its client.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Agent {
+    /// Agent id.
+    pub id: i64,
+    /// The client the agent works for. Every query of a request is limited to it.
+    #[serde(skip)]
+    pub client_id: i64,
+    /// Sign-in name.
+    pub username: String,
+    /// Full name.
+    pub name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Language code.
+    pub lang: Option<String>,
+    /// The deployment's extra agent columns, as a JSON object.
+    #[serde(skip)]
+    pub columns: String,
+    /// Whether the agent administers its client.
+    pub is_admin: bool,
+    /// The client's name.
+    #[serde(skip)]
+    pub client_name: String,
+    /// The client's MD5 identification.
+    #[serde(skip)]
+    pub client_identification: String,
+}
+
+impl FromRequestParts<AppState> for Agent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Agent, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        let agent = sqlx::query_as::<_, Agent>(
+            "SELECT agents.id, agents.client_id, username, agents.name, email, lang, columns, \
+             is_admin, clients.name AS client_name, clients.identification AS \
+             client_identification FROM agents JOIN clients ON clients.id = agents.client_id \
+             WHERE token_hash = ?",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&state.pool)
+        .await?;
+        agent.ok_or(ApiError::Unauthorized)
+    }
+}

@@ -1,0 +1,272 @@
+//! The `callout` command line: `serve`, `client add` and `agent add`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use clap::{Args, Parser, Subcommand};
+use tokio::sync::Notify;
+use tower_http::trace::TraceLayer;
+
+use crate::api::{self, AppState};
+use crate::config::{DispatchSettings, Settings};
+use crate::db::{self, NewAgent};
+use crate::dispatch::Dispatcher;
+
+/// Callout: call-out URLs fired when contact lists and campaigns change.
+#[derive(Parser, Debug)]
+#[command(name = "callout", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API and the admin page, and dispatch call-outs.
+    Serve(ServeArgs),
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Args, Debug)]
+struct DatabaseArg {
+    /// Database URL; the default is a SQLite file under ./data/.
+    #[arg(long, env = "DATABASE_URL")]
+    database: Option<String>,
+}
+
+impl DatabaseArg {
+    fn url(&self) -> String {
+        self.database.clone().unwrap_or_else(db::default_url)
+    }
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free port.
+    #[arg(long, env = "CALLOUT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Folder of the built admin page.
+    #[arg(long, env = "CALLOUT_WEB_DIR", default_value = "web/dist")]
+    web_dir: PathBuf,
+    /// An extra agent column of this deployment, which becomes an `agent.<column>` tag;
+    /// repeat the flag or separate names with commas.
+    #[arg(long = "agent-column", env = "CALLOUT_AGENT_COLUMNS", value_delimiter = ',')]
+    agent_columns: Vec<String>,
+    /// API token of the admin agent created on first start, instead of a random one.
+    #[arg(long, env = "CALLOUT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClientCommand {
+    /// Create a client and print it as JSON.
+    Add {
+        /// The client's name.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AgentCommand {
+    /// Create an agent and print it, with its API token, as JSON.
+    Add(AgentAddArgs),
+}
+
+#[derive(Args, Debug)]
+struct AgentAddArgs {
+    /// Id of the agent's client.
+    #[arg(long)]
+    client: i64,
+    /// Unique sign-in name.
+    #[arg(long)]
+    username: String,
+    /// Full name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Email address.
+    #[arg(long)]
+    email: Option<String>,
+    /// Language code, such as `en`.
+    #[arg(long)]
+    lang: Option<String>,
+    /// Make the agent an administrator of its client.
+    #[arg(long)]
+    admin: bool,
+    /// Value of an extra agent column, as COLUMN=VALUE; repeat for several.
+    #[arg(long = "column", value_parser = parse_column)]
+    columns: Vec<(String, String)>,
+    #[command(flatten)]
+    database: DatabaseArg,
+}
+
+fn parse_column(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("invalid column `{text}`: write COLUMN=VALUE"))?;
+    check_column_name(name)?;
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Accepts column names that are valid in a tag: letters, digits and `_`.
+fn check_column_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("invalid agent column `{name}`: use letters, digits and `_`"))
+    }
+}
+
+/// Sets up logs on standard error; `RUST_LOG` chooses what is shown.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Runs the command that `cli` names.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Client(ClientCommand::Add { name, database }) => {
+            if name.trim().is_empty() {
+                return Err("the client name is empty".to_string());
+            }
+            let pool = db::connect(&database.url()).await?;
+            let id = db::create_client(&pool, &name)
+                .await
+                .map_err(|error| format!("failed to create the client: {error}"))?;
+            println!("{}", serde_json::json!({ "id": id, "name": name }));
+            Ok(())
+        }
+        Command::Agent(AgentCommand::Add(args)) => add_agent(args).await,
+    }
+}
+
+async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
+    let pool = db::connect(&args.database.url()).await?;
+    let client: Option<i64> = sqlx::query_scalar("SELECT id FROM clients WHERE id = ?")
+        .bind(args.client)
+        .fetch_optional(&pool)
+        .await
+        .map_err(|error| format!("failed to read clients: {error}"))?;
+    if client.is_none() {
+        return Err(format!("client {} not found: create it with `callout client add NAME`", args.client));
+    }
+    let agent = NewAgent {
+        client_id: args.client,
+        username: args.username.clone(),
+        name: args.name,
+        email: args.email,
+        lang: args.lang,
+        columns: args.columns.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
+        is_admin: args.admin,
+    };
+    let token = db::new_token();
+    let id = db::create_agent(&pool, &agent, &token).await.map_err(|error| match error {
+        sqlx::Error::Database(ref e) if e.is_unique_violation() => {
+            format!("username `{}` is taken: choose another", args.username)
+        }
+        other => format!("failed to create the agent: {other}"),
+    })?;
+    let output = serde_json::json!({
+        "id": id,
+        "client_id": args.client,
+        "username": args.username,
+        "token": token,
+    });
+    println!("{output}");
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    for column in &args.agent_columns {
+        check_column_name(column)?;
+    }
+    if let Some(token) = &args.admin_token {
+        if token.len() < 16 {
+            return Err("CALLOUT_ADMIN_TOKEN is too short: use at least 16 characters".to_string());
+        }
+    }
+    let settings = Settings {
+        listen: args.listen,
+        database_url: args.database.url(),
+        web_dir: args.web_dir,
+        agent_columns: args.agent_columns,
+        dispatch: DispatchSettings::default(),
+    };
+
+    let pool = db::connect(&settings.database_url).await?;
+    let created = db::bootstrap(&pool, args.admin_token.as_deref())
+        .await
+        .map_err(|error| format!("failed to create the demo client: {error}"))?;
+    if let Some(token) = created {
+        if args.admin_token.is_some() {
+            println!("created client `Demo` and agent `admin` with the token from CALLOUT_ADMIN_TOKEN");
+        } else {
+            println!("created client `Demo` and agent `admin`; its API token, shown only now:");
+            println!("{token}");
+        }
+    }
+
+    let wake = Arc::new(Notify::new());
+    let dispatcher = Dispatcher::new(pool.clone(), settings.dispatch.clone(), wake.clone())?;
+    tokio::spawn(dispatcher.run());
+
+    let state = AppState { pool, catalogue: Arc::new(settings.catalogue()), wake };
+    let app = app(state, &settings);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|error| format!("failed to listen on {}: {error}", settings.listen))?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    tracing::info!(%address, database = %settings.database_url, "serving");
+    println!("listening on http://{address}");
+    println!("open http://{address}/ and sign in with an agent's API token");
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| format!("server failed: {error}"))
+}
+
+/// Returns the whole application: the API under `/api` and the admin page elsewhere.
+pub fn app(state: AppState, settings: &Settings) -> Router {
+    Router::new()
+        .nest("/api", api::router())
+        .merge(crate::web::router(&settings.web_dir))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

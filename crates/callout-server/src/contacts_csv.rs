@@ -1,0 +1,133 @@
+//! Reading contact lists from CSV files: a header row, then one contact a row, separated by
+//! commas or semicolons, fields optionally in double quotes.
+
+/// A contact list read from a file.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ContactFile {
+    /// The header row.
+    pub columns: Vec<String>,
+    /// The contacts, each with one value per column.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Why a file cannot be read, and on which line (from 1).
+#[derive(Debug, PartialEq, Eq)]
+pub struct CsvError {
+    /// The line where reading failed.
+    pub line: u64,
+    /// What is wrong there.
+    pub detail: String,
+}
+
+fn csv_error(line: u64, detail: impl Into<String>) -> CsvError {
+    CsvError { line, detail: detail.into() }
+}
+
+/// Reads a whole file. Either every row is read, or nothing is returned.
+pub fn read(bytes: &[u8]) -> Result<ContactFile, CsvError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Err(error) = std::str::from_utf8(bytes) {
+        let offset = error.valid_up_to();
+        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        return Err(csv_error(line, format!("the file is not valid UTF-8 (byte {})", offset + 1)));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(csv_error(1, "the file is empty: send a header row and one row per contact"));
+    }
+
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(sniff_delimiter(bytes))
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
+    let columns: Vec<String> = match reader.headers() {
+        Ok(header) => header.iter().map(|name| name.trim().to_string()).collect(),
+        Err(error) => return Err(from_csv_error(&error)),
+    };
+    check_columns(&columns)?;
+
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|error| from_csv_error(&error))?;
+        if record.iter().all(|field| field.trim().is_empty()) {
+            continue;
+        }
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    Ok(ContactFile { columns, rows })
+}
+
+/// Picks `;` when the header row has more semicolons than commas outside quotes, else `,`.
+fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let (mut commas, mut semicolons, mut quoted) = (0, 0, false);
+    for &byte in bytes {
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas {
+        b';'
+    } else {
+        b','
+    }
+}
+
+fn check_columns(columns: &[String]) -> Result<(), CsvError> {
+    for (index, name) in columns.iter().enumerate() {
+        if name.is_empty() {
+            return Err(csv_error(1, format!("column {} of the header row has no name", index + 1)));
+        }
+        if columns[..index].contains(name) {
+            return Err(csv_error(1, format!("column `{name}` appears twice in the header row")));
+        }
+    }
+    Ok(())
+}
+
+fn from_csv_error(error: &csv::Error) -> CsvError {
+    let line = error.position().map_or(1, |position| position.line());
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => csv_error(
+            line,
+            format!("the row has {len} fields but the header row has {expected_len}"),
+        ),
+        _ => csv_error(line, error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_comma_and_semicolon_files() {
+        let file = read(b"name,phone\n\"Doe, Jane\",+1 555\nBob,x12\n").unwrap();
+        assert_eq!(file.columns, ["name", "phone"]);
+        assert_eq!(file.rows, [["Doe, Jane", "+1 555"], ["Bob", "x12"]]);
+
+        let file = read("\u{feff}name;phone\nO'Brien;+353\n".as_bytes()).unwrap();
+        assert_eq!(file.columns, ["name", "phone"]);
+        assert_eq!(file.rows, [["O'Brien", "+353"]]);
+    }
+
+    #[test]
+    fn rejected_files_table() {
+        let cases: &[(&[u8], u64, &str)] = &[
+            (b"", 1, "empty"),
+            (b"  \n", 1, "empty"),
+            (b"a,b\n1,2\n3\n", 3, "1 fields but the header row has 2"),
+            (b"a,b\n1,\xff\n", 2, "not valid UTF-8"),
+            (b"a,,c\n1,2,3\n", 1, "column 2"),
+            (b"a,a\n1,2\n", 1, "appears twice"),
+        ];
+        for (bytes, line, detail) in cases {
+            let error = read(bytes).unwrap_err();
+            assert_eq!(error.line, *line, "{:?}", String::from_utf8_lossy(bytes));
+            assert!(error.detail.contains(detail), "{}", error.detail);
+        }
+    }
+}

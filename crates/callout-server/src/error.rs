@@ -1,0 +1,90 @@
+//! The API's error type, which becomes the HTTP response.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use callout_template::{Error as TemplateError, Warning};
+use serde_json::{json, Value};
+
+/// An error answered to an API call. Client errors carry `{code, detail}` and maybe more
+/// fields; server errors answer a generic body and are logged once with their cause.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: a body or query that cannot be read.
+    BadRequest(String),
+    /// 401: no token, or a token no agent has.
+    Unauthorized,
+    /// 404: no such object for this client.
+    NotFound(&'static str),
+    /// 422: a hook that does not validate.
+    HookInvalid { errors: Vec<TemplateError>, warnings: Vec<Warning> },
+    /// 422: a CSV file that cannot be read, with the line (from 1) where it fails.
+    CsvInvalid { line: u64, detail: String },
+    /// 422: a request that is well formed but refers to something that cannot be used.
+    Unprocessable(String),
+    /// 500: a fault of the server or its database.
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String, Value) {
+        match self {
+            ApiError::BadRequest(detail) => {
+                (StatusCode::BAD_REQUEST, "request_invalid", detail.clone(), json!({}))
+            }
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or invalid API token: send `Authorization: Bearer TOKEN`".to_string(),
+                json!({}),
+            ),
+            ApiError::NotFound(what) => {
+                (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), json!({}))
+            }
+            ApiError::HookInvalid { errors, warnings } => {
+                let detail = match errors.as_slice() {
+                    [only] => format!("the hook is invalid: {only}"),
+                    _ => format!("the hook is invalid: {} errors", errors.len()),
+                };
+                let extra = json!({ "errors": errors, "warnings": warnings });
+                (StatusCode::UNPROCESSABLE_ENTITY, "hook_invalid", detail, extra)
+            }
+            ApiError::CsvInvalid { line, detail } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "csv_invalid",
+                format!("line {line}: {detail}"),
+                json!({ "line": line }),
+            ),
+            ApiError::Unprocessable(detail) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "request_invalid", detail.clone(), json!({}))
+            }
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed to handle the request; the cause is in its log".to_string(),
+                json!({}),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = %cause, "request failed");
+        }
+        let (status, code, detail, mut body) = self.parts();
+        body["code"] = json!(code);
+        body["detail"] = json!(detail);
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        ApiError::Internal(format!("database: {error}"))
+    }
+}
+
+/// The result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;
