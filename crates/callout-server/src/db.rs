@@ -142,3 +142,10 @@ pub async fn bootstrap(pool: &Pool, admin_token: Option<&str>) -> Result<Option<
     create_agent(pool, &agent, &token).await?;
     Ok(Some(token))
 }
+
+/// Begins a transaction that writes. It takes SQLite's write lock at once (`BEGIN IMMEDIATE`),
+/// because a transaction that reads first and writes later fails with `SQLITE_BUSY` when
+/// another connection wrote in between, instead of waiting for the lock.
+pub async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}

@@ -204,7 +204,7 @@ impl Dispatcher {
             }
         };
 
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = crate::db::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO delivery_attempts (delivery_id, attempt, url, response_status, \
              duration_ms, response_body, error, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -13,6 +13,17 @@ pub const MAX_ERRORS: usize = 100;
 ///
 /// Parsing takes time and memory linear in the length of `source`.
 pub fn parse(source: &str) -> Result<Template, Vec<Error>> {
+    let (parts, errors) = parse_parts(source);
+    if errors.is_empty() {
+        Ok(Template { source: source.to_string(), parts })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses `source` into the parts that are valid and the errors of the others, so a caller
+/// can check the valid expressions of a template that also has broken ones.
+pub(crate) fn parse_parts(source: &str) -> (Vec<Part>, Vec<Error>) {
     let bytes = source.as_bytes();
     let mut parts = Vec::new();
     let mut errors = Vec::new();
@@ -79,12 +90,7 @@ pub fn parse(source: &str) -> Result<Template, Vec<Error>> {
         }
     }
     push_literal(source, literal_start, i.min(bytes.len()), &mut parts);
-
-    if errors.is_empty() {
-        Ok(Template { source: source.to_string(), parts })
-    } else {
-        Err(errors)
-    }
+    (parts, errors)
 }
 
 fn error(kind: ErrorKind, source: &str, span: Span, message: String) -> Error {

@@ -3,7 +3,7 @@
 use crate::ast::{Expression, Operator, Part, Template};
 use crate::catalogue::{Catalogue, Event, Target};
 use crate::error::{Error, ErrorKind, Field, Warning, WarningKind};
-use crate::parse::parse;
+use crate::parse::parse_parts;
 use crate::span::Span;
 
 /// A hook as a person enters it, before it is checked.
@@ -80,13 +80,16 @@ pub fn validate_hook(draft: &HookDraft<'_>, catalogue: &Catalogue) -> Report {
         ));
     }
 
-    let template = match parse(draft.url) {
-        Ok(template) => template,
-        Err(parse_errors) => {
-            errors.extend(parse_errors);
-            return Report { template: None, errors, warnings };
-        }
-    };
+    let (parts, parse_errors) = parse_parts(draft.url);
+    let template = Template { source: draft.url.to_string(), parts };
+    if !parse_errors.is_empty() {
+        // The expressions that did parse are still checked, so one round of fixes can
+        // address every problem. Errors stay in the order of the text.
+        errors.extend(parse_errors);
+        check_expressions(&template, catalogue, target.zip(event), &mut errors, &mut Vec::new());
+        errors.sort_by_key(|error| (error.field == Field::Url, error.start));
+        return Report { template: None, errors, warnings };
+    }
 
     check_url_shape(&template, &mut errors, &mut warnings);
     check_expressions(&template, catalogue, target.zip(event), &mut errors, &mut warnings);
@@ -338,7 +341,10 @@ mod tests {
     fn several_errors_are_all_reported() {
         let report = check("https://x/{agent.nosuch}/{campaign.id}/{", "nosuch", "add");
         let kinds: Vec<_> = report.errors.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [ErrorKind::TargetUnknown, ErrorKind::ExpressionUnclosed]);
+        assert_eq!(
+            kinds,
+            [ErrorKind::TargetUnknown, ErrorKind::TagUnknown, ErrorKind::ExpressionUnclosed]
+        );
 
         let report = check("https://x/{agent.nosuch}/{campaign.id}", "callinglist", "add");
         let kinds: Vec<_> = report.errors.iter().map(|e| e.kind).collect();

@@ -149,7 +149,7 @@ async fn import(
     }
     let file = parse_file(&body)?;
 
-    let mut transaction = state.pool.begin().await?;
+    let mut transaction = crate::db::begin_write(&state.pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO calling_lists (client_id, name, columns, created_by, created_at) \
          VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -181,9 +181,9 @@ async fn add_contacts(
     Id(id): Id,
     body: Bytes,
 ) -> ApiResult<Json<ListView>> {
-    let mut transaction = state.pool.begin().await?;
-    fetch(&mut transaction, &agent, id).await?;
     let file = parse_file(&body)?;
+    let mut transaction = crate::db::begin_write(&state.pool).await?;
+    fetch(&mut transaction, &agent, id).await?;
     insert_contacts(&mut transaction, id, &file).await?;
     let fired = enqueue(&mut transaction, &list_change(&agent, Event::Add, id), state.catalogue.agent_columns()).await?;
     let row = fetch(&mut transaction, &agent, id).await?;
@@ -199,7 +199,7 @@ async fn add_contacts(
 }
 
 async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
-    let mut transaction = state.pool.begin().await?;
+    let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
     sqlx::query("DELETE FROM contacts WHERE calling_list_id = ?")
         .bind(id)

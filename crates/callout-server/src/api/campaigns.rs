@@ -83,7 +83,7 @@ async fn create(
         return Err(ApiError::Unprocessable("the campaign name is empty".to_string()));
     }
 
-    let mut transaction = state.pool.begin().await?;
+    let mut transaction = crate::db::begin_write(&state.pool).await?;
     if let Some(original) = input.copy_of {
         if fetch(&mut transaction, &agent, original).await.is_err() {
             return Err(ApiError::Unprocessable(format!(
@@ -118,7 +118,7 @@ async fn create(
 }
 
 async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
-    let mut transaction = state.pool.begin().await?;
+    let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
     sqlx::query("DELETE FROM campaigns WHERE id = ? AND client_id = ?")
         .bind(id)
