@@ -1,0 +1,180 @@
+//! Handler tests: the router called directly, without a socket, on a fresh SQLite database.
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use callout_server::api::AppState;
+use callout_server::config::{DispatchSettings, Settings};
+use callout_server::db::{self, NewAgent};
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+struct Fixture {
+    app: Router,
+    pool: db::Pool,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let pool = db::connect(&url).await.unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: url,
+        web_dir: dir.path().join("no-page"),
+        agent_columns: vec!["team".to_string()],
+        dispatch: DispatchSettings::default(),
+    };
+    let state = AppState {
+        pool: pool.clone(),
+        catalogue: Arc::new(settings.catalogue()),
+        wake: Arc::new(Notify::new()),
+    };
+    Fixture { app: callout_server::cli::app(state, &settings), pool, _dir: dir }
+}
+
+/// Creates a client with one agent and returns the agent's token.
+async fn client_with_agent(pool: &db::Pool, name: &str) -> String {
+    let client_id = db::create_client(pool, name).await.unwrap();
+    let token = db::new_token();
+    let agent = NewAgent { client_id, username: format!("agent-of-{name}"), ..NewAgent::default() };
+    db::create_agent(pool, &agent, &token).await.unwrap();
+    token
+}
+
+async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: Body) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request = request.header("content-type", "application/json");
+    let response = app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+    let status = response.status();
+    let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    (status, value)
+}
+
+fn json_body(value: Value) -> Body {
+    Body::from(value.to_string())
+}
+
+const HOOK: &str = "https://example.com/?agent={agent.id}&list={calling_list.id}";
+
+#[tokio::test]
+async fn hooks_are_scoped_to_their_client() {
+    let f = fixture().await;
+    let owner = client_with_agent(&f.pool, "owner").await;
+    let other = client_with_agent(&f.pool, "other").await;
+    let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
+    let (status, created) = call(&f.app, "POST", "/api/hooks", Some(&owner), json_body(hook.clone())).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let path = format!("/api/hooks/{}", created["id"]);
+
+    let (status, _) = call(&f.app, "GET", &path, Some(&other), Body::empty()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&f.app, "PUT", &path, Some(&other), json_body(hook.clone())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&f.app, "DELETE", &path, Some(&other), Body::empty()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = call(&f.app, "GET", "/api/hooks", Some(&other), Body::empty()).await;
+    assert_eq!(listed, json!([]));
+
+    let (status, kept) = call(&f.app, "GET", &path, Some(&owner), Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kept["url"], HOOK);
+}
+
+#[tokio::test]
+async fn missing_or_wrong_token_is_unauthorized() {
+    let f = fixture().await;
+    client_with_agent(&f.pool, "owner").await;
+    for token in [None, Some("co_wrong"), Some("")] {
+        let (status, body) = call(&f.app, "GET", "/api/hooks", token, Body::empty()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "token {token:?}");
+        assert_eq!(body["code"], "unauthorized");
+    }
+}
+
+#[tokio::test]
+async fn invalid_hook_answers_errors_with_spans() {
+    let f = fixture().await;
+    let token = client_with_agent(&f.pool, "owner").await;
+    let hook = json!({ "url": "https://x/{agent.nosuch}/{", "target": "callinglist", "event": "add" });
+    let (status, body) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "hook_invalid");
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0]["kind"], "TagUnknown");
+    assert_eq!((errors[0]["start"].as_u64(), errors[0]["end"].as_u64()), (Some(11), Some(23)));
+    assert_eq!(errors[1]["kind"], "ExpressionUnclosed");
+    assert_eq!(errors[1]["column"], 26);
+
+    let (_, listed) = call(&f.app, "GET", "/api/hooks", Some(&token), Body::empty()).await;
+    assert_eq!(listed, json!([]));
+}
+
+#[tokio::test]
+async fn unreadable_csv_stores_nothing() {
+    let f = fixture().await;
+    let token = client_with_agent(&f.pool, "owner").await;
+    let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
+    call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
+
+    let csv = "name,phone\nAna,1\nBob\n";
+    let (status, body) =
+        call(&f.app, "POST", "/api/calling-lists?name=Broken", Some(&token), Body::from(csv)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "csv_invalid");
+    assert_eq!(body["line"], 3);
+
+    let (_, lists) = call(&f.app, "GET", "/api/calling-lists", Some(&token), Body::empty()).await;
+    assert_eq!(lists, json!([]));
+    let (_, deliveries) = call(&f.app, "GET", "/api/deliveries", Some(&token), Body::empty()).await;
+    assert_eq!(deliveries, json!([]));
+}
+
+#[tokio::test]
+async fn import_writes_its_delivery() {
+    let f = fixture().await;
+    let token = client_with_agent(&f.pool, "owner").await;
+    let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
+    let (_, hook) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
+    let other = json!({ "url": HOOK, "target": "callinglist", "event": "add" });
+    call(&f.app, "POST", "/api/hooks", Some(&token), json_body(other)).await;
+
+    let csv = "name;phone\n\"Doe; Jane\";+1 555\n";
+    let (status, list) =
+        call(&f.app, "POST", "/api/calling-lists?name=Leads", Some(&token), Body::from(csv)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(list["contacts"], 1);
+    assert_eq!(list["columns"], json!(["name", "phone"]));
+
+    // No dispatcher runs here, so the delivery stays pending as the transaction wrote it.
+    let (_, deliveries) = call(&f.app, "GET", "/api/deliveries", Some(&token), Body::empty()).await;
+    let deliveries = deliveries.as_array().unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0]["hook_id"], hook["id"]);
+    assert_eq!(deliveries[0]["event"], "import");
+    assert_eq!(deliveries[0]["object_id"], list["id"]);
+    assert_eq!(deliveries[0]["status"], "pending");
+}
+
+#[tokio::test]
+async fn campaign_copy_of_must_exist() {
+    let f = fixture().await;
+    let token = client_with_agent(&f.pool, "owner").await;
+    let other = client_with_agent(&f.pool, "other").await;
+    let (_, theirs) =
+        call(&f.app, "POST", "/api/campaigns", Some(&other), json_body(json!({ "name": "Theirs" }))).await;
+
+    let copy = json!({ "name": "Copy", "copy_of": theirs["id"] });
+    let (status, body) = call(&f.app, "POST", "/api/campaigns", Some(&token), json_body(copy)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["detail"].as_str().unwrap().contains("does not exist"));
+}
