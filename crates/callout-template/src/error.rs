@@ -111,6 +111,8 @@ pub enum WarningKind {
     LiteralEncoded,
     /// A tag inside the host, which cannot be checked before the hook fires.
     TagInHost,
+    /// A query key that appears twice, which receivers read in different ways.
+    QueryKeyRepeated,
     /// A tag that may expand to nothing right after `key=`.
     TagMayBeEmpty,
     /// A URL that uses `http`, so the call-out travels unencrypted.

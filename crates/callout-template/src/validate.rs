@@ -1,5 +1,7 @@
 //! Checks of a whole hook: target, event, tags and the shape of the URL.
 
+use std::collections::HashSet;
+
 use crate::ast::{Expression, Operator, Part, Template};
 use crate::catalogue::{Catalogue, Event, Target};
 use crate::error::{Error, ErrorKind, Field, Warning, WarningKind};
@@ -94,6 +96,8 @@ pub fn validate_hook(draft: &HookDraft<'_>, catalogue: &Catalogue) -> Report {
     check_url_shape(&template, &mut errors, &mut warnings);
     check_expressions(&template, catalogue, target.zip(event), &mut errors, &mut warnings);
     check_literals(&template, &mut warnings);
+    check_query_keys(&template, &mut warnings);
+    warnings.sort_by_key(|warning| warning.start);
     Report { template: Some(template), errors, warnings }
 }
 
@@ -285,6 +289,66 @@ fn check_literals(template: &Template, warnings: &mut Vec<Warning>) {
     }
 }
 
+/// Warns about query keys written twice, in literal text or as names of `?` and `&`
+/// expressions. A key split between literal text and a tag is not checked.
+fn check_query_keys(template: &Template, warnings: &mut Vec<Warning>) {
+    let source = template.source();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut in_query = false;
+    let mut previous_was_expression = false;
+    let repeated = |key: &str, span: Span, seen: &HashSet<&str>, warnings: &mut Vec<Warning>| {
+        if seen.contains(key) {
+            let message = format!("query key `{key}` appears twice, which receivers read in different ways");
+            warnings.push(Warning::new(WarningKind::QueryKeyRepeated, source, span, message));
+        }
+    };
+    for part in template.parts() {
+        match part {
+            Part::Literal { span, .. } => {
+                let text = &source[span.start..span.end];
+                let mut offset = 0;
+                if !in_query {
+                    match text.find('?') {
+                        Some(at) => offset = at + 1,
+                        None => {
+                            previous_was_expression = false;
+                            continue;
+                        }
+                    }
+                    in_query = true;
+                } else if previous_was_expression {
+                    // The first pair continues the expression's text, so its key is unknown.
+                    offset = text.find('&').map_or(text.len(), |at| at + 1);
+                }
+                let query = &text[offset..];
+                let query = &query[..query.find('#').unwrap_or(query.len())];
+                let mut pair_start = span.start + offset;
+                for pair in query.split('&') {
+                    if let Some((key, _)) = pair.split_once('=') {
+                        if !key.is_empty() {
+                            let key_span = Span::new(pair_start, pair_start + key.len());
+                            repeated(key, key_span, &seen, warnings);
+                            seen.insert(key);
+                        }
+                    }
+                    pair_start += pair.len() + 1;
+                }
+                previous_was_expression = false;
+            }
+            Part::Expression(expression) => {
+                if matches!(expression.operator, Operator::Query | Operator::QueryContinuation) {
+                    in_query = true;
+                    for variable in &expression.variables {
+                        repeated(&variable.name, variable.span, &seen, warnings);
+                        seen.insert(&variable.name);
+                    }
+                }
+                previous_was_expression = true;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +425,10 @@ mod tests {
             ("https://{client.name}.x.com/", &[TagInHost]),
             ("https://x/?copy={campaign.copy_of}", &[TagMayBeEmpty]),
             ("https://x/{?campaign.copy_of}", &[]),
+            ("https://x/?a=1&b={agent.id}&a=2", &[QueryKeyRepeated]),
+            ("https://x/?agent.id=1{&agent.id}", &[QueryKeyRepeated]),
+            ("https://x/?a={agent.id}&b={agent.id}", &[]),
+            ("https://x/a=1/?b=1#a=2", &[]),
         ];
         for (url, expected) in cases {
             let report = check(url, "campaigns", "create");
