@@ -43,13 +43,7 @@ impl FromRequestParts<AppState> for Agent {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Agent, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
+        let token = header.to_str().ok().and_then(bearer_token).ok_or(ApiError::Unauthorized)?;
         let agent = sqlx::query_as::<_, Agent>(
             "SELECT agents.id, agents.client_id, username, agents.name, email, lang, columns, \
              is_admin, clients.name AS client_name, clients.identification AS \
@@ -60,5 +54,33 @@ impl FromRequestParts<AppState> for Agent {
         .fetch_optional(&state.pool)
         .await?;
         agent.ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// Returns the token of an `Authorization: Bearer TOKEN` header value. The scheme name is
+/// case-insensitive (RFC 9110 section 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_token_table() {
+        let cases = [
+            ("Bearer co_abc", Some("co_abc")),
+            ("bearer co_abc", Some("co_abc")),
+            ("BEARER  co_abc ", Some("co_abc")),
+            ("Basic co_abc", None),
+            ("Bearer ", None),
+            ("co_abc", None),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(bearer_token(header), expected, "header {header:?}");
+        }
     }
 }

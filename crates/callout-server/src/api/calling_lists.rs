@@ -181,6 +181,9 @@ async fn add_contacts(
     Id(id): Id,
     body: Bytes,
 ) -> ApiResult<Json<ListView>> {
+    // The list is looked up before the file is read, so another client's id answers 404
+    // whatever the body, and again under the write lock, in case it was deleted meanwhile.
+    fetch(&mut *state.pool.acquire().await?, &agent, id).await?;
     let file = parse_file(&body)?;
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
