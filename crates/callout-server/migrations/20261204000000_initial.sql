@@ -29,7 +29,17 @@ CREATE TABLE hooks (
     url TEXT NOT NULL,
     target TEXT NOT NULL,
     event TEXT NOT NULL,
+    -- GET carries the data in the URL; POST also sends a JSON description of the event.
+    method TEXT NOT NULL DEFAULT 'GET' CHECK (method IN ('GET', 'POST')),
     enabled INTEGER NOT NULL DEFAULT 1,
+    -- Why the hook was disabled, when Callout disabled it.
+    disabled_reason TEXT,
+    -- The signing secret (`whsec_...`), and the one it replaced while that stays valid.
+    secret TEXT,
+    previous_secret TEXT,
+    previous_secret_until INTEGER,
+    -- Start of the current run of failed attempts; null after a success.
+    failing_since INTEGER,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
@@ -75,18 +85,27 @@ CREATE TABLE deliveries (
     target TEXT NOT NULL,
     event TEXT NOT NULL,
     object_id INTEGER NOT NULL,
-    -- The hook's URL template and the tag values, both as they were at the event.
+    -- The `webhook-id` header of every attempt.
+    message_id TEXT NOT NULL UNIQUE,
+    -- The hook's method and URL template, the tag values and the JSON description of the
+    -- event, all as they were at the event.
+    method TEXT NOT NULL,
     template TEXT NOT NULL,
     variables TEXT NOT NULL,
+    payload TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed')),
+    -- Attempts in all, and since the delivery was last redelivered by hand.
     attempts INTEGER NOT NULL DEFAULT 0,
+    round_attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     -- A dispatcher's claim: nobody else attempts the delivery before this time.
     lease_until INTEGER,
+    -- The latest attempt, also kept in delivery_attempts.
     url TEXT,
     response_status INTEGER,
     duration_ms INTEGER,
     response_body TEXT,
+    error_class TEXT,
     error TEXT,
     created_at INTEGER NOT NULL,
     completed_at INTEGER
@@ -99,12 +118,30 @@ CREATE TABLE delivery_attempts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
     attempt INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    -- The URL called, passwords masked.
     url TEXT NOT NULL,
+    -- The IP address and port the connection was made to.
+    address TEXT,
+    -- Headers as JSON arrays of [name, value] pairs.
+    request_headers TEXT NOT NULL,
     response_status INTEGER,
-    duration_ms INTEGER NOT NULL,
+    response_headers TEXT NOT NULL,
+    -- The start of the body, as text, or in base64 when it is not UTF-8.
     response_body TEXT,
+    response_body_utf8 INTEGER NOT NULL DEFAULT 1,
+    response_body_truncated INTEGER NOT NULL DEFAULT 0,
+    error_class TEXT,
     error TEXT,
-    started_at INTEGER NOT NULL
+    -- Milliseconds from the start of the attempt.
+    dns_ms REAL,
+    connect_ms REAL,
+    tls_ms REAL,
+    first_byte_ms REAL,
+    total_ms REAL NOT NULL,
+    started_at INTEGER NOT NULL,
+    -- When the next attempt is due, if there is one.
+    next_attempt_at INTEGER
 );
 
 CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id);

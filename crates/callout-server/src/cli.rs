@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use clap::{Args, Parser, Subcommand};
@@ -10,9 +11,11 @@ use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, AppState};
-use crate::config::{DispatchSettings, Settings};
+use crate::config::{DispatchSettings, Settings, DEFAULT_RETRY_SCHEDULE};
 use crate::db::{self, NewAgent};
+use crate::dispatch::retry::{parse_duration, parse_schedule};
 use crate::dispatch::Dispatcher;
+use ipnet::IpNet;
 
 /// Callout: call-out URLs fired when contact lists and campaigns change.
 #[derive(Parser, Debug)]
@@ -64,6 +67,28 @@ struct ServeArgs {
     /// API token of the admin agent created on first start, instead of a random one.
     #[arg(long, env = "CALLOUT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Deadline for resolving a receiver's host and connecting to it, such as 5s or 500ms.
+    #[arg(long, env = "CALLOUT_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    connect_timeout: Duration,
+    /// Deadline for a whole call-out, connection included.
+    #[arg(long, env = "CALLOUT_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Delays before the second and later attempts of a failed call-out, comma-separated.
+    #[arg(long, env = "CALLOUT_RETRY_SCHEDULE", default_value = DEFAULT_RETRY_SCHEDULE, value_parser = parse_retry_schedule)]
+    retry_schedule: RetrySchedule,
+    /// How much each retry delay varies at random, as a fraction from 0 to 1.
+    #[arg(long, env = "CALLOUT_RETRY_JITTER", default_value_t = 0.2)]
+    retry_jitter: f64,
+    /// A network that call-outs may reach although it is private, loopback or otherwise
+    /// denied, such as 10.20.0.0/16; repeat the flag or separate networks with commas.
+    #[arg(long = "allow-network", env = "CALLOUT_ALLOW_NETWORKS", value_delimiter = ',')]
+    allowed_networks: Vec<IpNet>,
+    /// Disable a hook whose call-outs have all failed for this long.
+    #[arg(long, env = "CALLOUT_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration)]
+    disable_after: Duration,
+    /// Call-outs made at the same time, at most.
+    #[arg(long, env = "CALLOUT_DISPATCH_CONCURRENCY", default_value_t = 64)]
+    dispatch_concurrency: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,6 +133,14 @@ struct AgentAddArgs {
     columns: Vec<(String, String)>,
     #[command(flatten)]
     database: DatabaseArg,
+}
+
+/// A retry schedule as one argument; clap would take a bare `Vec` for a repeated flag.
+#[derive(Clone, Debug)]
+struct RetrySchedule(Vec<Duration>);
+
+fn parse_retry_schedule(text: &str) -> Result<RetrySchedule, String> {
+    parse_schedule(text).map(RetrySchedule)
 }
 
 fn parse_column(text: &str) -> Result<(String, String), String> {
@@ -194,6 +227,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     for column in &args.agent_columns {
         check_column_name(column)?;
     }
+    if !(0.0..=1.0).contains(&args.retry_jitter) {
+        return Err(format!("invalid --retry-jitter {}: use a fraction from 0 to 1", args.retry_jitter));
+    }
+    if args.connect_timeout.is_zero() || args.request_timeout.is_zero() {
+        return Err("timeouts must be longer than zero".to_string());
+    }
     if let Some(token) = &args.admin_token {
         if token.len() < 16 {
             return Err("CALLOUT_ADMIN_TOKEN is too short: use at least 16 characters".to_string());
@@ -204,7 +243,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         database_url: args.database.url(),
         web_dir: args.web_dir,
         agent_columns: args.agent_columns,
-        dispatch: DispatchSettings::default(),
+        dispatch: DispatchSettings {
+            connect_timeout: args.connect_timeout,
+            request_timeout: args.request_timeout,
+            retry_delays: args.retry_schedule.0,
+            jitter: args.retry_jitter,
+            concurrency: args.dispatch_concurrency.max(1),
+            allowed_networks: args.allowed_networks,
+            disable_after: args.disable_after,
+        },
     };
 
     let pool = db::connect(&settings.database_url).await?;
@@ -221,10 +268,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 
     let wake = Arc::new(Notify::new());
-    let dispatcher = Dispatcher::new(pool.clone(), settings.dispatch.clone(), wake.clone())?;
+    let client = settings.dispatch.client();
+    let dispatcher = Dispatcher::new(pool.clone(), settings.dispatch.clone(), client.clone(), wake.clone());
     tokio::spawn(dispatcher.run());
 
-    let state = AppState { pool, catalogue: Arc::new(settings.catalogue()), wake };
+    let state = AppState { pool, catalogue: Arc::new(settings.catalogue()), wake, client };
     let app = app(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

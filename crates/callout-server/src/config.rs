@@ -2,9 +2,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use callout_template::Catalogue;
+use ipnet::IpNet;
+
+use crate::dispatch::guard::Guard;
+use crate::dispatch::http::{Client, Deadlines, SystemResolver};
+use crate::dispatch::retry::parse_schedule;
 
 /// What `callout serve` runs with.
 #[derive(Clone, Debug)]
@@ -28,36 +34,47 @@ impl Settings {
     }
 }
 
-/// Deadlines and retries of call-outs.
+/// Deadlines, retries and address rules of call-outs.
 #[derive(Clone, Debug)]
 pub struct DispatchSettings {
-    /// Deadline for opening the connection.
+    /// Deadline for resolving the host and opening the connection.
     pub connect_timeout: Duration,
     /// Deadline for the whole exchange, connection included.
     pub request_timeout: Duration,
     /// Delays before the second, third and later attempts. A delivery fails for good after
     /// `1 + retry_delays.len()` attempts.
     pub retry_delays: Vec<Duration>,
+    /// How much each retry delay varies at random, as a fraction (0.2 is ±20 %).
+    pub jitter: f64,
     /// Deliveries attempted at the same time, at most.
     pub concurrency: usize,
+    /// Networks that call-outs may reach although the address guard denies them.
+    pub allowed_networks: Vec<IpNet>,
+    /// A hook whose call-outs all fail for this long is disabled.
+    pub disable_after: Duration,
+}
+
+impl DispatchSettings {
+    /// Returns the HTTP client that makes call-outs with these settings.
+    pub fn client(&self) -> Client {
+        let deadlines = Deadlines { connect: self.connect_timeout, total: self.request_timeout };
+        Client::new(Guard::new(self.allowed_networks.clone()), Arc::new(SystemResolver), deadlines)
+    }
 }
 
 impl Default for DispatchSettings {
     fn default() -> DispatchSettings {
-        let minutes = |m: u64| Duration::from_secs(m * 60);
         DispatchSettings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
-            retry_delays: vec![
-                Duration::from_secs(5),
-                minutes(5),
-                minutes(30),
-                minutes(120),
-                minutes(300),
-                minutes(600),
-                minutes(600),
-            ],
-            concurrency: 32,
+            retry_delays: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("the default schedule is valid"),
+            jitter: 0.2,
+            concurrency: 64,
+            allowed_networks: Vec::new(),
+            disable_after: Duration::from_secs(5 * 86400),
         }
     }
 }
+
+/// Delays before the second to eighth attempts: a delivery is tried for about 28 hours.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "5s,5m,30m,2h,5h,10h,10h";

@@ -7,7 +7,8 @@ use callout_template::{Event, Target};
 use sqlx::SqliteConnection;
 
 use crate::auth::Agent;
-use crate::time::now_ms;
+use crate::dispatch::signing::new_message_id;
+use crate::time::{now_ms, rfc3339};
 use crate::values::agent_values;
 
 /// A change that may fire hooks.
@@ -31,8 +32,9 @@ pub async fn enqueue(
     change: &Change<'_>,
     agent_columns: &[String],
 ) -> Result<u64, sqlx::Error> {
-    let hooks: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, url FROM hooks WHERE client_id = ? AND target = ? AND event = ? AND enabled = 1",
+    let hooks: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, url, method FROM hooks \
+         WHERE client_id = ? AND target = ? AND event = ? AND enabled = 1",
     )
     .bind(change.agent.client_id)
     .bind(change.target.name())
@@ -49,11 +51,13 @@ pub async fn enqueue(
     }
     let variables = serde_json::to_string(&values).unwrap_or_else(|_| "{}".to_string());
     let now = now_ms();
-    for (hook_id, template) in &hooks {
+    for (hook_id, template, method) in &hooks {
+        let message_id = new_message_id();
+        let payload = payload(change, &message_id, now, agent_columns);
         sqlx::query(
             "INSERT INTO deliveries (hook_id, client_id, agent_id, target, event, object_id, \
-             template, variables, next_attempt_at, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             message_id, method, template, variables, payload, next_attempt_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(hook_id)
         .bind(change.agent.client_id)
@@ -61,12 +65,55 @@ pub async fn enqueue(
         .bind(change.target.name())
         .bind(change.event.name())
         .bind(change.object_id)
+        .bind(&message_id)
+        .bind(method)
         .bind(template)
         .bind(&variables)
+        .bind(payload)
         .bind(now)
         .bind(now)
         .execute(&mut *connection)
         .await?;
     }
     Ok(hooks.len() as u64)
+}
+
+/// Returns the JSON description of a change, the body of POST call-outs.
+pub fn payload(change: &Change<'_>, message_id: &str, now: i64, agent_columns: &[String]) -> String {
+    let agent = change.agent;
+    let columns: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&agent.columns).unwrap_or_default();
+    let columns: serde_json::Map<String, serde_json::Value> = agent_columns
+        .iter()
+        .filter_map(|column| columns.get(column).map(|value| (column.clone(), value.clone())))
+        .collect();
+    let mut object = serde_json::Map::new();
+    object.insert("id".to_string(), change.object_id.into());
+    for (tag, value) in &change.object_values {
+        let field = tag.rsplit('.').next().unwrap_or(tag);
+        if field != "id" {
+            object.insert(field.to_string(), value.clone().into());
+        }
+    }
+    serde_json::json!({
+        "id": message_id,
+        "target": change.target.name(),
+        "event": change.event.name(),
+        "time": rfc3339(now),
+        "client": {
+            "id": agent.client_id,
+            "name": agent.client_name,
+            "identification": agent.client_identification,
+        },
+        "agent": {
+            "id": agent.id,
+            "username": agent.username,
+            "name": agent.name,
+            "email": agent.email,
+            "lang": agent.lang,
+            "columns": columns,
+        },
+        "object": object,
+    })
+    .to_string()
 }

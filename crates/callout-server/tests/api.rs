@@ -33,6 +33,7 @@ async fn fixture() -> Fixture {
         pool: pool.clone(),
         catalogue: Arc::new(settings.catalogue()),
         wake: Arc::new(Notify::new()),
+        client: settings.dispatch.client(),
     };
     Fixture { app: callout_server::cli::app(state, &settings), pool, _dir: dir }
 }

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 use crate::db::Pool;
+use crate::dispatch::http::Client;
 use crate::error::ApiError;
 
 pub mod calling_lists;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     /// Notified after a transaction writes deliveries, to wake the dispatcher.
     pub wake: Arc<Notify>,
+    /// The HTTP client of call-outs, also used by test-fire.
+    pub client: Client,
 }
 
 /// Returns the router of every API route, to be nested under `/api`.

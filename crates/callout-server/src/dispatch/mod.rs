@@ -1,0 +1,371 @@
+//! The dispatcher: claims due deliveries from the outbox, makes the call-outs and records
+//! every attempt.
+//!
+//! A delivery goes through these steps: pending and due, claimed (a lease), attempted, then
+//! succeeded, failed for good, or pending again with its next attempt scheduled. A claim is a
+//! lease longer than the whole exchange's deadline, so a slow receiver is never called twice
+//! at once for one delivery; a process that dies leaves its leases to expire, and the
+//! deliveries are attempted again with the same `webhook-id`.
+
+pub mod guard;
+pub mod http;
+pub mod retry;
+pub mod signing;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use callout_template::Value;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::Method;
+use tokio::sync::{Notify, Semaphore};
+use tracing::Instrument;
+
+use crate::config::DispatchSettings;
+use crate::db::Pool;
+use crate::time::{now_ms, rfc3339};
+use http::{CallOut, Client, Exchange};
+
+/// Deliveries claimed in one round.
+const CLAIM_BATCH: i64 = 64;
+
+/// How often the outbox is read when nothing wakes the dispatcher.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Time a claim lasts beyond the whole exchange's deadline, for recording the attempt.
+const LEASE_MARGIN: Duration = Duration::from_secs(10);
+
+/// A claimed delivery.
+#[derive(Debug, sqlx::FromRow)]
+struct Claimed {
+    id: i64,
+    hook_id: i64,
+    message_id: String,
+    method: String,
+    template: String,
+    variables: String,
+    payload: String,
+    attempts: i64,
+    round_attempts: i64,
+}
+
+/// The signing state of a hook at the time of an attempt.
+#[derive(Debug, sqlx::FromRow)]
+struct HookState {
+    enabled: bool,
+    secret: Option<String>,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<i64>,
+    failing_since: Option<i64>,
+}
+
+/// Makes call-outs for the deliveries in the outbox.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pool: Pool,
+    client: Client,
+    settings: Arc<DispatchSettings>,
+    wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    /// Creates a dispatcher on `pool`. `wake` is notified after a transaction writes
+    /// deliveries, so they are attempted at once rather than at the next poll.
+    pub fn new(pool: Pool, settings: DispatchSettings, client: Client, wake: Arc<Notify>) -> Dispatcher {
+        Dispatcher { pool, client, settings: Arc::new(settings), wake }
+    }
+
+    /// Runs until the process ends: claims due deliveries and attempts each of them.
+    pub async fn run(self) {
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        loop {
+            let available = permits.available_permits().clamp(1, CLAIM_BATCH as usize) as i64;
+            let claimed = match self.claim(available).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(%error, "failed to claim deliveries");
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                }
+                continue;
+            }
+            for delivery in claimed {
+                let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                let dispatcher = self.clone();
+                let span = tracing::info_span!(
+                    "delivery",
+                    delivery_id = delivery.id,
+                    hook_id = delivery.hook_id,
+                    attempt = delivery.attempts + 1
+                );
+                tokio::spawn(
+                    async move {
+                        dispatcher.deliver(delivery).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
+            }
+        }
+    }
+
+    /// Returns how long a claim lasts.
+    fn lease(&self) -> Duration {
+        self.settings.request_timeout + LEASE_MARGIN
+    }
+
+    /// Claims up to `limit` due deliveries.
+    async fn claim(&self, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+        let now = now_ms();
+        sqlx::query_as::<_, Claimed>(
+            "UPDATE deliveries SET lease_until = ? WHERE id IN (SELECT id FROM deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= ? \
+             AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, id LIMIT ?) \
+             RETURNING id, hook_id, message_id, method, template, variables, payload, attempts, \
+             round_attempts",
+        )
+        .bind(now + self.lease().as_millis() as i64)
+        .bind(now)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    async fn deliver(&self, delivery: Claimed) {
+        let hook = sqlx::query_as::<_, HookState>(
+            "SELECT enabled, secret, previous_secret, previous_secret_until, failing_since \
+             FROM hooks WHERE id = ?",
+        )
+        .bind(delivery.hook_id)
+        .fetch_optional(&self.pool)
+        .await;
+        let hook = match hook {
+            Ok(hook) => hook,
+            Err(error) => {
+                tracing::error!(%error, "failed to read the hook; the delivery is tried again when its lease ends");
+                return;
+            }
+        };
+
+        let exchange = match &hook {
+            None => stopped("the hook was deleted before the call-out"),
+            Some(hook) if !hook.enabled => stopped("the hook was disabled before the call-out"),
+            Some(hook) => match call_out(&delivery, hook, now_ms()) {
+                Ok(call) => self.client.send(&call).await,
+                Err(message) => stopped(&message),
+            },
+        };
+        if let Err(error) = self.record(&delivery, hook.as_ref(), &exchange).await {
+            tracing::error!(%error, "failed to record the attempt; the delivery is tried again when its lease ends");
+        }
+    }
+
+    /// Returns when the next attempt is due after `exchange`, or `None` if there is none.
+    fn next_attempt(&self, delivery: &Claimed, exchange: &Exchange, now: i64) -> Option<i64> {
+        if exchange.succeeded() || !retry::is_retryable(exchange) {
+            return None;
+        }
+        let index = usize::try_from(delivery.round_attempts).ok()?;
+        let scheduled = *self.settings.retry_delays.get(index)?;
+        let asked = exchange
+            .response_header("retry-after")
+            .filter(|_| matches!(exchange.status, Some(429 | 503)))
+            .and_then(|value| retry::retry_after(value, SystemTime::now()));
+        let delay = asked.unwrap_or_else(|| retry::with_jitter(scheduled, self.settings.jitter));
+        Some(now + delay.as_millis() as i64)
+    }
+
+    /// Stores the attempt, moves the delivery to its next step and updates the hook's run of
+    /// failures, in one transaction.
+    async fn record(&self, delivery: &Claimed, hook: Option<&HookState>, exchange: &Exchange) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        let number = delivery.attempts + 1;
+        let next = self.next_attempt(delivery, exchange, now);
+        let status = match (exchange.succeeded(), next) {
+            (true, _) => "succeeded",
+            (false, Some(_)) => "pending",
+            (false, None) => "failed",
+        };
+        let (body, body_utf8) = exchange.body_text();
+        let error_class = exchange.error_class.map(|class| class.name());
+        let headers = |pairs: &Vec<(String, String)>| serde_json::to_string(pairs).unwrap_or_default();
+
+        let mut transaction = crate::db::begin_write(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, method, url, address, \
+             request_headers, response_status, response_headers, response_body, \
+             response_body_utf8, response_body_truncated, error_class, error, dns_ms, \
+             connect_ms, tls_ms, first_byte_ms, total_ms, started_at, next_attempt_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(delivery.id)
+        .bind(number)
+        .bind(&exchange.method)
+        .bind(&exchange.url)
+        .bind(exchange.address.map(|address| address.to_string()))
+        .bind(headers(&exchange.request_headers))
+        .bind(exchange.status)
+        .bind(headers(&exchange.response_headers))
+        .bind(&body)
+        .bind(body_utf8)
+        .bind(exchange.body_truncated)
+        .bind(error_class)
+        .bind(&exchange.error)
+        .bind(exchange.timings.dns_ms)
+        .bind(exchange.timings.connect_ms)
+        .bind(exchange.timings.tls_ms)
+        .bind(exchange.timings.first_byte_ms)
+        .bind(exchange.timings.total_ms)
+        .bind(now - exchange.timings.total_ms as i64)
+        .bind(next)
+        .execute(&mut *transaction)
+        .await?;
+
+        let excerpt: String = body.chars().take(1024).collect();
+        sqlx::query(
+            "UPDATE deliveries SET status = ?, attempts = ?, round_attempts = round_attempts + 1, \
+             next_attempt_at = COALESCE(?, next_attempt_at), lease_until = NULL, url = ?, \
+             response_status = ?, duration_ms = ?, response_body = ?, error_class = ?, error = ?, \
+             completed_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(number)
+        .bind(next)
+        .bind(&exchange.url)
+        .bind(exchange.status)
+        .bind(exchange.timings.total_ms as i64)
+        .bind(excerpt)
+        .bind(error_class)
+        .bind(&exchange.error)
+        .bind((status != "pending").then_some(now))
+        .bind(delivery.id)
+        .execute(&mut *transaction)
+        .await?;
+
+        if let Some(hook) = hook.filter(|hook| hook.enabled) {
+            self.update_hook(&mut transaction, delivery.hook_id, hook, exchange, now).await?;
+        }
+        transaction.commit().await?;
+
+        tracing::info!(
+            status,
+            response_status = exchange.status,
+            total_ms = exchange.timings.total_ms,
+            error_class,
+            error = exchange.error.as_deref(),
+            "attempt recorded"
+        );
+        Ok(())
+    }
+
+    /// Clears the hook's run of failures after a success; after a failure, disables the hook
+    /// when the receiver answered 410 Gone or the run has lasted the configured period.
+    async fn update_hook(
+        &self,
+        connection: &mut sqlx::SqliteConnection,
+        hook_id: i64,
+        hook: &HookState,
+        exchange: &Exchange,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        if exchange.succeeded() {
+            if hook.failing_since.is_some() {
+                sqlx::query("UPDATE hooks SET failing_since = NULL WHERE id = ?")
+                    .bind(hook_id)
+                    .execute(&mut *connection)
+                    .await?;
+            }
+            return Ok(());
+        }
+        let failing_since = hook.failing_since.unwrap_or(now);
+        let reason = if exchange.status == Some(410) {
+            Some("the receiver answered 410 Gone".to_string())
+        } else if now - failing_since >= self.settings.disable_after.as_millis() as i64 {
+            Some(format!("every call-out failed from {} on", rfc3339(failing_since)))
+        } else {
+            None
+        };
+        sqlx::query(
+            "UPDATE hooks SET failing_since = ?, enabled = CASE WHEN ? IS NULL THEN enabled ELSE 0 END, \
+             disabled_reason = COALESCE(?, disabled_reason) WHERE id = ?",
+        )
+        .bind(failing_since)
+        .bind(&reason)
+        .bind(&reason)
+        .bind(hook_id)
+        .execute(&mut *connection)
+        .await?;
+        if let Some(reason) = reason {
+            tracing::warn!(hook_id, reason, "hook disabled");
+        }
+        Ok(())
+    }
+}
+
+/// Returns the record of an attempt that was not made.
+fn stopped(reason: &str) -> Exchange {
+    Exchange { error: Some(reason.to_string()), ..Exchange::default() }
+}
+
+/// Returns the signing secrets of a hook that are valid at `now`, newest first.
+fn valid_secrets(hook: &HookState, now: i64) -> Vec<&str> {
+    let mut secrets: Vec<&str> = hook.secret.as_deref().into_iter().collect();
+    if hook.previous_secret_until.is_some_and(|until| until > now) {
+        secrets.extend(hook.previous_secret.as_deref());
+    }
+    secrets
+}
+
+/// Builds the call-out of a delivery: the URL rendered from the values stored at the event,
+/// the Standard Webhooks headers with a fresh timestamp, and for POST the JSON payload.
+fn call_out(delivery: &Claimed, hook: &HookState, now: i64) -> Result<CallOut, String> {
+    let url = render(&delivery.template, &delivery.variables)?;
+    let method = if delivery.method == "POST" { Method::POST } else { Method::GET };
+    let body = if method == Method::POST { Bytes::from(delivery.payload.clone()) } else { Bytes::new() };
+    let headers = webhook_headers(&delivery.message_id, &valid_secrets(hook, now), now / 1000, &body, &method)?;
+    Ok(CallOut { method, url, headers, body })
+}
+
+/// Returns the `webhook-id`, `webhook-timestamp` and, with secrets, `webhook-signature`
+/// headers, and `content-type` for a body.
+pub fn webhook_headers(
+    message_id: &str,
+    secrets: &[&str],
+    timestamp: i64,
+    body: &[u8],
+    method: &Method,
+) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    let value = |text: &str| HeaderValue::from_str(text).map_err(|_| format!("invalid header value `{text}`"));
+    let mut headers = vec![
+        (HeaderName::from_static("webhook-id"), value(message_id)?),
+        (HeaderName::from_static("webhook-timestamp"), value(&timestamp.to_string())?),
+    ];
+    let signatures: Vec<String> =
+        secrets.iter().filter_map(|secret| signing::sign(secret, message_id, timestamp, body)).collect();
+    if !signatures.is_empty() {
+        headers.push((HeaderName::from_static("webhook-signature"), value(&signatures.join(" "))?));
+    }
+    if *method == Method::POST {
+        headers.push((hyper::header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    }
+    Ok(headers)
+}
+
+/// Renders a template with values stored as a JSON object of strings.
+fn render(template: &str, variables: &str) -> Result<String, String> {
+    let template = callout_template::parse(template)
+        .map_err(|errors| format!("the stored template is invalid: {}", errors[0]))?;
+    let values: HashMap<String, String> =
+        serde_json::from_str(variables).map_err(|error| format!("the stored values are invalid: {error}"))?;
+    let values: HashMap<String, Value> = values.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
+    template.render(&values).map_err(|error| format!("rendering failed: {error}"))
+}
