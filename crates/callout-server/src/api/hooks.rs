@@ -2,13 +2,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use callout_template::{validate_hook, HookDraft, Warning};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{AppState, Id, JsonBody};
 use crate::auth::Agent;
+use crate::dispatch::signing::new_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::time::{now_ms, rfc3339};
 
@@ -16,6 +17,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/hooks", get(list).post(create))
         .route("/hooks/{id}", get(read).put(update).delete(remove))
+        .route("/hooks/{id}/secret", post(rotate_secret))
 }
 
 #[derive(sqlx::FromRow)]
@@ -24,7 +26,11 @@ struct HookRow {
     url: String,
     target: String,
     event: String,
+    method: String,
     enabled: bool,
+    disabled_reason: Option<String>,
+    signed: bool,
+    failing_since: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -36,12 +42,22 @@ pub struct HookView {
     url: String,
     target: String,
     event: String,
+    method: String,
     enabled: bool,
+    /// Why Callout disabled the hook, if it did.
+    disabled_reason: Option<String>,
+    /// Whether call-outs carry a `webhook-signature`.
+    signed: bool,
+    /// Start of the current run of failed call-outs.
+    failing_since: Option<String>,
     created_at: String,
     updated_at: String,
     /// Warnings of the template, on create and update only.
     #[serde(skip_serializing_if = "Option::is_none")]
     warnings: Option<Vec<Warning>>,
+    /// The signing secret, only in the answer that created it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
 impl From<HookRow> for HookView {
@@ -51,10 +67,15 @@ impl From<HookRow> for HookView {
             url: row.url,
             target: row.target,
             event: row.event,
+            method: row.method,
             enabled: row.enabled,
+            disabled_reason: row.disabled_reason,
+            signed: row.signed,
+            failing_since: row.failing_since.map(rfc3339),
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
             warnings: None,
+            secret: None,
         }
     }
 }
@@ -62,22 +83,35 @@ impl From<HookRow> for HookView {
 /// A hook as a client sends it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HookInput {
-    url: String,
-    target: String,
-    event: String,
+pub(crate) struct HookInput {
+    pub(crate) url: String,
+    pub(crate) target: String,
+    pub(crate) event: String,
+    #[serde(default = "default_method")]
+    pub(crate) method: String,
     #[serde(default = "enabled_by_default")]
-    enabled: bool,
+    pub(crate) enabled: bool,
+    /// On create: whether to generate a signing secret.
+    #[serde(default)]
+    pub(crate) signed: bool,
 }
 
 fn enabled_by_default() -> bool {
     true
 }
 
-const COLUMNS: &str = "id, url, target, event, enabled, created_at, updated_at";
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+const COLUMNS: &str = "id, url, target, event, method, enabled, disabled_reason, \
+    secret IS NOT NULL AS signed, failing_since, created_at, updated_at";
 
 /// Validates `input` with the engine, answering 422 with every error and warning.
-fn check(state: &AppState, input: &HookInput) -> ApiResult<Vec<Warning>> {
+pub(crate) fn check(state: &AppState, input: &HookInput) -> ApiResult<Vec<Warning>> {
+    if input.method != "GET" && input.method != "POST" {
+        return Err(ApiError::Unprocessable(format!("invalid method `{}`: use GET or POST", input.method)));
+    }
     let draft = HookDraft { url: &input.url, target: &input.target, event: &input.event };
     let report = validate_hook(&draft, &state.catalogue);
     if report.is_valid() {
@@ -113,15 +147,18 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<HookView>)> {
     let warnings = check(&state, &input)?;
     let now = now_ms();
+    let secret = input.signed.then(new_secret);
     let row = sqlx::query_as::<_, HookRow>(&format!(
-        "INSERT INTO hooks (client_id, url, target, event, enabled, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+        "INSERT INTO hooks (client_id, url, target, event, method, enabled, secret, created_at, \
+         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     ))
     .bind(agent.client_id)
     .bind(&input.url)
     .bind(&input.target)
     .bind(&input.event)
+    .bind(&input.method)
     .bind(input.enabled)
+    .bind(&secret)
     .bind(now)
     .bind(now)
     .fetch_one(&state.pool)
@@ -129,6 +166,7 @@ async fn create(
     tracing::info!(hook_id = row.id, client_id = agent.client_id, agent_id = agent.id, "hook created");
     let mut view = HookView::from(row);
     view.warnings = Some(warnings);
+    view.secret = secret;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -144,13 +182,17 @@ async fn update(
 ) -> ApiResult<Json<HookView>> {
     fetch(&state, &agent, id).await?;
     let warnings = check(&state, &input)?;
+    // Enabling a hook again starts its record of failures afresh.
     let row = sqlx::query_as::<_, HookRow>(&format!(
-        "UPDATE hooks SET url = ?, target = ?, event = ?, enabled = ?, updated_at = ? \
-         WHERE id = ? AND client_id = ? RETURNING {COLUMNS}"
+        "UPDATE hooks SET url = ?1, target = ?2, event = ?3, method = ?4, \
+         disabled_reason = CASE WHEN ?5 THEN NULL ELSE disabled_reason END, \
+         failing_since = CASE WHEN ?5 AND enabled = 0 THEN NULL ELSE failing_since END, \
+         enabled = ?5, updated_at = ?6 WHERE id = ?7 AND client_id = ?8 RETURNING {COLUMNS}"
     ))
     .bind(&input.url)
     .bind(&input.target)
     .bind(&input.event)
+    .bind(&input.method)
     .bind(input.enabled)
     .bind(now_ms())
     .bind(id)
@@ -176,4 +218,37 @@ async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiR
     }
     tracing::info!(hook_id = id, agent_id = agent.id, "hook deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How long a replaced secret stays valid, so receivers can switch without losing call-outs.
+const PREVIOUS_SECRET_VALIDITY_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Serialize)]
+struct SecretView {
+    /// The new secret, shown only in this answer.
+    secret: String,
+    /// Until when call-outs are also signed with the secret it replaced, if there was one.
+    previous_valid_until: Option<String>,
+}
+
+/// Gives the hook a new signing secret. The old one keeps signing call-outs, beside the new
+/// one, for 24 hours.
+async fn rotate_secret(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<Json<SecretView>> {
+    let secret = new_secret();
+    let until = now_ms() + PREVIOUS_SECRET_VALIDITY_MS;
+    let previous: Option<Option<String>> = sqlx::query_scalar(
+        "UPDATE hooks SET previous_secret = secret, \
+         previous_secret_until = CASE WHEN secret IS NULL THEN NULL ELSE ? END, \
+         secret = ?, updated_at = ? WHERE id = ? AND client_id = ? RETURNING previous_secret",
+    )
+    .bind(until)
+    .bind(&secret)
+    .bind(now_ms())
+    .bind(id)
+    .bind(agent.client_id)
+    .fetch_optional(&state.pool)
+    .await?;
+    let previous = previous.ok_or(ApiError::NotFound("hook"))?;
+    tracing::info!(hook_id = id, agent_id = agent.id, "signing secret rotated");
+    Ok(Json(SecretView { secret, previous_valid_until: previous.map(|_| rfc3339(until)) }))
 }

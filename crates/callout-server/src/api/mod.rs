@@ -19,6 +19,7 @@ pub mod campaigns;
 pub mod deliveries;
 pub mod hooks;
 pub mod me;
+pub mod test_fire;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(calling_lists::router())
         .merge(campaigns::router())
         .merge(deliveries::router())
+        .merge(test_fire::router())
 }
 
 /// A JSON body whose rejection answers in the API's error format.
