@@ -526,3 +526,72 @@ fn tls_config() -> Arc<ClientConfig> {
         })
         .clone()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resolver with fixed answers, standing in for DNS.
+    struct FixedResolver(Vec<(&'static str, Vec<IpAddr>)>);
+
+    impl Resolve for FixedResolver {
+        fn lookup(&self, host: &str, port: u16) -> Lookup {
+            let found = self.0.iter().find(|(name, _)| *name == host).map(|(_, addresses)| addresses.clone());
+            Box::pin(async move {
+                let addresses = found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such host"))?;
+                Ok(addresses.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
+            })
+        }
+    }
+
+    fn client() -> Client {
+        let resolver = FixedResolver(vec![
+            ("mixed.example", vec!["93.184.216.34".parse().unwrap(), "10.0.0.7".parse().unwrap()]),
+            ("metadata.example", vec!["169.254.169.254".parse().unwrap()]),
+            ("mapped.example", vec!["::ffff:192.168.0.1".parse().unwrap()]),
+            ("loop6.example", vec!["::1".parse().unwrap()]),
+            ("empty.example", vec![]),
+        ]);
+        let deadlines = Deadlines { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
+        Client::new(Guard::default(), Arc::new(resolver), deadlines)
+    }
+
+    async fn attempt(url: &str) -> Exchange {
+        let call = CallOut { method: Method::GET, url: url.to_string(), headers: Vec::new(), body: Bytes::new() };
+        client().send(&call).await
+    }
+
+    #[tokio::test]
+    async fn refused_hosts_table() {
+        let cases = [
+            ("http://mixed.example/hook", ErrorClass::AddressRefused, "10.0.0.7"),
+            ("http://metadata.example/latest/meta-data/", ErrorClass::AddressRefused, "link-local"),
+            ("https://mapped.example/", ErrorClass::AddressRefused, "private"),
+            ("http://loop6.example:8080/", ErrorClass::AddressRefused, "loopback"),
+            ("http://127.0.0.1:9/", ErrorClass::AddressRefused, "loopback"),
+            ("http://[::1]:9/", ErrorClass::AddressRefused, "loopback"),
+            ("http://169.254.169.254/", ErrorClass::AddressRefused, "link-local"),
+            ("http://[::ffff:169.254.169.254]/", ErrorClass::AddressRefused, "link-local"),
+            ("http://0.0.0.0:80/", ErrorClass::AddressRefused, "unspecified"),
+            ("http://2130706433/", ErrorClass::AddressRefused, "loopback"),
+            ("http://0x7f.1/", ErrorClass::AddressRefused, "loopback"),
+            ("http://unknown.example/", ErrorClass::Dns, "failed to resolve"),
+            ("http://empty.example/", ErrorClass::Dns, "no address"),
+            ("ftp://example.com/", ErrorClass::InvalidUrl, "not supported"),
+            ("not a url", ErrorClass::InvalidUrl, "invalid URL"),
+        ];
+        for (url, class, detail) in cases {
+            let exchange = attempt(url).await;
+            assert_eq!(exchange.error_class, Some(class), "{url}: {:?}", exchange.error);
+            let error = exchange.error.unwrap_or_default();
+            assert!(error.contains(detail), "{url}: {error}");
+            assert_eq!(exchange.address, None, "{url} must not be dialled");
+        }
+    }
+
+    #[test]
+    fn passwords_are_masked() {
+        let url = url::Url::parse("https://user:secret@example.com/x?a=1").unwrap();
+        assert_eq!(masked(&url), "https://user:****@example.com/x?a=1");
+    }
+}
