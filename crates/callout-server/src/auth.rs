@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use serde::Serialize;
 
 use crate::api::AppState;
-use crate::db::token_hash;
+use crate::db::{token_hash, Flag};
 use crate::error::ApiError;
 
 /// The agent making a request, with its client.
@@ -29,7 +29,7 @@ pub struct Agent {
     #[serde(skip)]
     pub columns: String,
     /// Whether the agent administers its client.
-    pub is_admin: bool,
+    pub is_admin: Flag,
     /// The client's name.
     #[serde(skip)]
     pub client_name: String,
@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Agent {
             "SELECT agents.id, agents.client_id, username, agents.name, email, lang, columns, \
              is_admin, clients.name AS client_name, clients.identification AS \
              client_identification FROM agents JOIN clients ON clients.id = agents.client_id \
-             WHERE token_hash = ?",
+             WHERE token_hash = $1",
         )
         .bind(token_hash(token))
         .fetch_optional(&state.pool)

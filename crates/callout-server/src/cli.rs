@@ -165,7 +165,8 @@ fn check_column_name(name: &str) -> Result<(), String> {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr).init();
 }
 
 /// Runs the command that `cli` names.
@@ -189,7 +190,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
 
 async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
     let pool = db::connect(&args.database.url()).await?;
-    let client: Option<i64> = sqlx::query_scalar("SELECT id FROM clients WHERE id = ?")
+    let client: Option<i64> = sqlx::query_scalar("SELECT id FROM clients WHERE id = $1")
         .bind(args.client)
         .fetch_optional(&pool)
         .await

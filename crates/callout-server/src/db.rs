@@ -1,53 +1,107 @@
 //! The database: connecting, migrating, and creating clients and agents.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use md5::{Digest, Md5};
 use rand::RngCore;
 use sha2::Sha256;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
 
 use crate::time::now_ms;
 
-/// The connection pool of the server.
-pub type Pool = SqlitePool;
+/// The connection pool of the server, on SQLite or PostgreSQL.
+pub type Pool = AnyPool;
 
-/// Opens the database at `url`, creating the file and its folder if needed, and runs the
-/// migrations.
-pub async fn connect(url: &str) -> Result<Pool, String> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        // Limitation: only SQLite is implemented so far, so a PostgreSQL URL is rejected
-        // rather than half supported.
-        return Err("PostgreSQL is not supported yet: use a sqlite:// URL".to_string());
+/// The database behind a pool. Queries are written once, with `$1` placeholders and integer
+/// flags, for both; only claiming deliveries, write locks and notifications differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, the embedded default: one process.
+    Sqlite,
+    /// PostgreSQL: any number of processes.
+    Postgres,
+}
+
+/// Returns the backend of `pool`.
+pub fn backend(pool: &Pool) -> Backend {
+    backend_of(pool.connect_options().database_url.scheme())
+}
+
+fn backend_of(scheme: &str) -> Backend {
+    if scheme.starts_with("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
     }
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|error| format!("invalid database URL `{url}`: {error}"))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
-    if let Some(folder) = options.get_filename().parent() {
+}
+
+/// Opens the database at `url` and runs the migrations. A SQLite file and its folder are
+/// created if needed.
+pub async fn connect(url: &str) -> Result<Pool, String> {
+    sqlx::any::install_default_drivers();
+    let scheme = url.split(':').next().unwrap_or_default();
+    let url = match scheme {
+        "postgres" | "postgresql" => url.to_string(),
+        "sqlite" => sqlite_url(url)?,
+        _ => return Err(format!("unsupported database URL `{url}`: use sqlite://PATH or postgres://...")),
+    };
+    let options: AnyConnectOptions =
+        url.parse().map_err(|error| format!("invalid database URL `{url}`: {error}"))?;
+    let backend = backend_of(scheme);
+
+    let pool = AnyPoolOptions::new()
+        .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers work while one connection writes; the busy timeout
+                    // makes writers wait for the lock instead of failing at once.
+                    connection
+                        .execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(|error| format!("failed to open database `{url}`: {error}"))?;
+
+    let migrated = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await,
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
+    };
+    migrated.map_err(|error| format!("failed to migrate database `{url}`: {error}"))?;
+    Ok(pool)
+}
+
+/// Returns a SQLite URL that creates a missing file, after creating its folder.
+fn sqlite_url(url: &str) -> Result<String, String> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Err(format!("invalid database URL `{url}`: give a file, such as sqlite://data/callout.db"));
+    }
+    if let Some(folder) = Path::new(path).parent() {
         if !folder.as_os_str().is_empty() && !folder.exists() {
             std::fs::create_dir_all(folder).map_err(|error| {
                 format!("failed to create the database folder {}: {error}", folder.display())
             })?;
         }
     }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect_with(options)
-        .await
-        .map_err(|error| format!("failed to open database `{url}`: {error}"))?;
-    sqlx::migrate!("./migrations")
-        .run(&pool)
-        .await
-        .map_err(|error| format!("failed to migrate database `{url}`: {error}"))?;
-    Ok(pool)
+    Ok(if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
 }
 
 /// Returns the default database URL: a file under `./data/`.
@@ -73,7 +127,7 @@ pub async fn create_client(pool: &Pool, name: &str) -> Result<i64, sqlx::Error> 
     rand::thread_rng().fill_bytes(&mut seed);
     let identification = hex::encode(Md5::digest(seed));
     let id = sqlx::query_scalar(
-        "INSERT INTO clients (name, identification, created_at) VALUES (?, ?, ?) RETURNING id",
+        "INSERT INTO clients (name, identification, created_at) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(name)
     .bind(identification)
@@ -106,7 +160,7 @@ pub struct NewAgent {
 pub async fn create_agent(pool: &Pool, agent: &NewAgent, token: &str) -> Result<i64, sqlx::Error> {
     let id = sqlx::query_scalar(
         "INSERT INTO agents (client_id, username, name, email, lang, columns, is_admin, \
-         token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(agent.client_id)
     .bind(&agent.username)
@@ -114,7 +168,7 @@ pub async fn create_agent(pool: &Pool, agent: &NewAgent, token: &str) -> Result<
     .bind(&agent.email)
     .bind(&agent.lang)
     .bind(serde_json::Value::Object(agent.columns.clone()).to_string())
-    .bind(agent.is_admin)
+    .bind(i64::from(agent.is_admin))
     .bind(token_hash(token))
     .bind(now_ms())
     .fetch_one(pool)
@@ -143,9 +197,34 @@ pub async fn bootstrap(pool: &Pool, admin_token: Option<&str>) -> Result<Option<
     Ok(Some(token))
 }
 
-/// Begins a transaction that writes. It takes SQLite's write lock at once (`BEGIN IMMEDIATE`),
-/// because a transaction that reads first and writes later fails with `SQLITE_BUSY` when
-/// another connection wrote in between, instead of waiting for the lock.
-pub async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// Begins a transaction that writes. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), because a transaction that reads first and writes later fails with
+/// `SQLITE_BUSY` when another connection wrote in between, instead of waiting for the lock.
+pub async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match backend(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => pool.begin().await,
+    }
+}
+
+/// A yes or no stored as the integer 0 or 1, which both databases read the same way through
+/// sqlx's `Any` driver (it does not turn SQLite's integers into booleans).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Flag(pub bool);
+
+impl sqlx::Type<sqlx::Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Flag, sqlx::error::BoxDynError> {
+        Ok(Flag(<i64 as sqlx::Decode<sqlx::Any>>::decode(value)? != 0))
+    }
 }

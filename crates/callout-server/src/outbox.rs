@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use callout_template::{Event, Target};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::auth::Agent;
 use crate::dispatch::signing::new_message_id;
@@ -28,13 +28,13 @@ pub struct Change<'a> {
 /// Writes one pending delivery for each enabled hook of the agent's client that watches the
 /// change, inside the caller's transaction, and returns how many were written.
 pub async fn enqueue(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     change: &Change<'_>,
     agent_columns: &[String],
 ) -> Result<u64, sqlx::Error> {
     let hooks: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, url, method FROM hooks \
-         WHERE client_id = ? AND target = ? AND event = ? AND enabled = 1",
+         WHERE client_id = $1 AND target = $2 AND event = $3 AND enabled = 1",
     )
     .bind(change.agent.client_id)
     .bind(change.target.name())
@@ -57,7 +57,7 @@ pub async fn enqueue(
         sqlx::query(
             "INSERT INTO deliveries (hook_id, client_id, agent_id, target, event, object_id, \
              message_id, method, template, variables, payload, next_attempt_at, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(hook_id)
         .bind(change.agent.client_id)
@@ -74,6 +74,13 @@ pub async fn enqueue(
         .bind(now)
         .execute(&mut *connection)
         .await?;
+    }
+    if connection.backend_name() == "PostgreSQL" {
+        // Delivered when the transaction commits, to every process's dispatcher.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::dispatch::NOTIFY_CHANNEL)
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(hooks.len() as u64)
 }

@@ -179,3 +179,25 @@ async fn campaign_copy_of_must_exist() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["detail"].as_str().unwrap().contains("does not exist"));
 }
+
+#[test]
+fn migrations_are_in_step() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut names: Vec<_> = std::fs::read_dir(dir.join("sqlite"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    names.sort();
+    for name in names {
+        let sqlite = std::fs::read_to_string(dir.join("sqlite").join(&name)).unwrap();
+        let postgres = std::fs::read_to_string(dir.join("postgres").join(&name))
+            .unwrap_or_else(|_| panic!("{name:?} has no PostgreSQL version"));
+        // The PostgreSQL schema is the SQLite one with PostgreSQL's types.
+        let translated = sqlite
+            .replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+            .replace(" INTEGER", " BIGINT")
+            .replace(" REAL", " DOUBLE PRECISION")
+            .replace("migrations/postgres, for SQLite", "migrations/sqlite, for PostgreSQL");
+        assert_eq!(translated, postgres, "{name:?} differs between SQLite and PostgreSQL");
+    }
+}

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use callout_template::{Event, Target};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 
 use crate::api::{AppState, Id, QueryParams};
 use crate::auth::Agent;
@@ -79,8 +79,8 @@ fn parse_file(body: &[u8]) -> ApiResult<ContactFile> {
     contacts_csv::read(body).map_err(|error| ApiError::CsvInvalid { line: error.line, detail: error.detail })
 }
 
-async fn fetch(connection: &mut SqliteConnection, agent: &Agent, id: i64) -> ApiResult<ListRow> {
-    sqlx::query_as::<_, ListRow>(&format!("{SELECT} WHERE id = ? AND client_id = ?"))
+async fn fetch(connection: &mut AnyConnection, agent: &Agent, id: i64) -> ApiResult<ListRow> {
+    sqlx::query_as::<_, ListRow>(&format!("{SELECT} WHERE id = $1 AND client_id = $2"))
         .bind(id)
         .bind(agent.client_id)
         .fetch_optional(connection)
@@ -91,23 +91,30 @@ async fn fetch(connection: &mut SqliteConnection, agent: &Agent, id: i64) -> Api
 /// Inserts the rows of `file` into the list `list_id`, matching them to `columns` by name.
 /// A column of the file that the list lacks is kept in the contact all the same.
 async fn insert_contacts(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     list_id: i64,
     file: &ContactFile,
 ) -> Result<(), sqlx::Error> {
     for chunk in file.rows.chunks(INSERT_CHUNK) {
-        let mut insert: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO contacts (calling_list_id, fields) ");
-        insert.push_values(chunk, |mut row, values| {
+        // One statement per chunk, with `$n` placeholders, which both databases take.
+        let mut sql = String::from("INSERT INTO contacts (calling_list_id, fields) VALUES ");
+        for index in 0..chunk.len() {
+            if index > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${})", 2 * index + 1, 2 * index + 2));
+        }
+        let mut insert = sqlx::query(&sql);
+        for values in chunk {
             let fields: serde_json::Map<String, serde_json::Value> = file
                 .columns
                 .iter()
                 .zip(values)
                 .map(|(column, value)| (column.clone(), serde_json::Value::String(value.clone())))
                 .collect();
-            row.push_bind(list_id).push_bind(serde_json::Value::Object(fields).to_string());
-        });
-        insert.build().execute(&mut *connection).await?;
+            insert = insert.bind(list_id).bind(serde_json::Value::Object(fields).to_string());
+        }
+        insert.execute(&mut *connection).await?;
     }
     Ok(())
 }
@@ -123,7 +130,7 @@ fn list_change(agent: &Agent, event: Event, id: i64) -> Change<'_> {
 }
 
 async fn list(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec<ListView>>> {
-    let rows = sqlx::query_as::<_, ListRow>(&format!("{SELECT} WHERE client_id = ? ORDER BY id"))
+    let rows = sqlx::query_as::<_, ListRow>(&format!("{SELECT} WHERE client_id = $1 ORDER BY id"))
         .bind(agent.client_id)
         .fetch_all(&state.pool)
         .await?;
@@ -152,7 +159,7 @@ async fn import(
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO calling_lists (client_id, name, columns, created_by, created_at) \
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(agent.client_id)
     .bind(&name)
@@ -204,11 +211,11 @@ async fn add_contacts(
 async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
-    sqlx::query("DELETE FROM contacts WHERE calling_list_id = ?")
+    sqlx::query("DELETE FROM contacts WHERE calling_list_id = $1")
         .bind(id)
         .execute(&mut *transaction)
         .await?;
-    sqlx::query("DELETE FROM calling_lists WHERE id = ? AND client_id = ?")
+    sqlx::query("DELETE FROM calling_lists WHERE id = $1 AND client_id = $2")
         .bind(id)
         .bind(agent.client_id)
         .execute(&mut *transaction)

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use callout_template::{Event, Target};
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::api::{AppState, Id, JsonBody};
 use crate::auth::Agent;
@@ -51,8 +51,8 @@ struct CampaignInput {
 
 const SELECT: &str = "SELECT id, name, copy_of, created_at FROM campaigns";
 
-async fn fetch(connection: &mut SqliteConnection, agent: &Agent, id: i64) -> ApiResult<CampaignRow> {
-    sqlx::query_as::<_, CampaignRow>(&format!("{SELECT} WHERE id = ? AND client_id = ?"))
+async fn fetch(connection: &mut AnyConnection, agent: &Agent, id: i64) -> ApiResult<CampaignRow> {
+    sqlx::query_as::<_, CampaignRow>(&format!("{SELECT} WHERE id = $1 AND client_id = $2"))
         .bind(id)
         .bind(agent.client_id)
         .fetch_optional(connection)
@@ -61,7 +61,7 @@ async fn fetch(connection: &mut SqliteConnection, agent: &Agent, id: i64) -> Api
 }
 
 async fn list(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec<CampaignView>>> {
-    let rows = sqlx::query_as::<_, CampaignRow>(&format!("{SELECT} WHERE client_id = ? ORDER BY id"))
+    let rows = sqlx::query_as::<_, CampaignRow>(&format!("{SELECT} WHERE client_id = $1 ORDER BY id"))
         .bind(agent.client_id)
         .fetch_all(&state.pool)
         .await?;
@@ -93,7 +93,7 @@ async fn create(
     }
     let row = sqlx::query_as::<_, CampaignRow>(
         "INSERT INTO campaigns (client_id, name, copy_of, created_by, created_at) \
-         VALUES (?, ?, ?, ?, ?) RETURNING id, name, copy_of, created_at",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id, name, copy_of, created_at",
     )
     .bind(agent.client_id)
     .bind(name)
@@ -120,7 +120,7 @@ async fn create(
 async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
-    sqlx::query("DELETE FROM campaigns WHERE id = ? AND client_id = ?")
+    sqlx::query("DELETE FROM campaigns WHERE id = $1 AND client_id = $2")
         .bind(id)
         .bind(agent.client_id)
         .execute(&mut *transaction)

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{AppState, Id, JsonBody, QueryParams};
 use crate::auth::Agent;
+use crate::db::Flag;
 use crate::error::{ApiError, ApiResult};
 use crate::time::{now_ms, rfc3339};
 
@@ -138,10 +139,10 @@ async fn list(
     let since = parse_time("since", &filter.since)?;
     let until = parse_time("until", &filter.until)?;
     let rows = sqlx::query_as::<_, DeliveryRow>(&format!(
-        "{SELECT} WHERE client_id = ?1 AND (?2 IS NULL OR hook_id = ?2) \
-         AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR target = ?4) \
-         AND (?5 IS NULL OR event = ?5) AND (?6 IS NULL OR created_at >= ?6) \
-         AND (?7 IS NULL OR created_at < ?7) ORDER BY id DESC LIMIT ?8"
+        "{SELECT} WHERE client_id = $1 AND ($2 IS NULL OR hook_id = $2) \
+         AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR target = $4) \
+         AND ($5 IS NULL OR event = $5) AND ($6 IS NULL OR created_at >= $6) \
+         AND ($7 IS NULL OR created_at < $7) ORDER BY id DESC LIMIT $8"
     ))
     .bind(agent.client_id)
     .bind(filter.hook_id)
@@ -166,8 +167,8 @@ struct AttemptRow {
     response_status: Option<i64>,
     response_headers: String,
     response_body: Option<String>,
-    response_body_utf8: bool,
-    response_body_truncated: bool,
+    response_body_utf8: Flag,
+    response_body_truncated: Flag,
     error_class: Option<String>,
     error: Option<String>,
     dns_ms: Option<f64>,
@@ -213,8 +214,8 @@ impl From<AttemptRow> for AttemptView {
             response_status: row.response_status,
             response_headers: serde_json::from_str(&row.response_headers).unwrap_or_default(),
             response_body: row.response_body,
-            response_body_utf8: row.response_body_utf8,
-            response_body_truncated: row.response_body_truncated,
+            response_body_utf8: row.response_body_utf8.0,
+            response_body_truncated: row.response_body_truncated.0,
             error_class: row.error_class,
             error: row.error,
             timings: serde_json::json!({
@@ -231,7 +232,7 @@ impl From<AttemptRow> for AttemptView {
 }
 
 async fn fetch(state: &AppState, agent: &Agent, id: i64) -> ApiResult<DeliveryRow> {
-    sqlx::query_as::<_, DeliveryRow>(&format!("{SELECT} WHERE id = ? AND client_id = ?"))
+    sqlx::query_as::<_, DeliveryRow>(&format!("{SELECT} WHERE id = $1 AND client_id = $2"))
         .bind(id)
         .bind(agent.client_id)
         .fetch_optional(&state.pool)
@@ -245,7 +246,7 @@ async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiRes
         "SELECT attempt, method, url, address, request_headers, response_status, \
          response_headers, response_body, response_body_utf8, response_body_truncated, \
          error_class, error, dns_ms, connect_ms, tls_ms, first_byte_ms, total_ms, started_at, \
-         next_attempt_at FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt",
+         next_attempt_at FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt",
     )
     .bind(id)
     .fetch_all(&state.pool)
@@ -259,8 +260,8 @@ async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiRes
 /// `webhook-id`, so receivers that deduplicate see the same message.
 async fn redeliver(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<(StatusCode, Json<DeliveryView>)> {
     let updated = sqlx::query(
-        "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = ?, \
-         completed_at = NULL WHERE id = ? AND client_id = ? AND status != 'pending'",
+        "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
+         completed_at = NULL WHERE id = $2 AND client_id = $3 AND status != 'pending'",
     )
     .bind(now_ms())
     .bind(id)
@@ -297,16 +298,16 @@ async fn redeliver_failed(
     JsonBody(input): JsonBody<RedeliverInput>,
 ) -> ApiResult<(StatusCode, Json<RedeliverView>)> {
     let since = parse_time("since", &Some(input.since))?.unwrap_or_default();
-    let hook: Option<i64> = sqlx::query_scalar("SELECT id FROM hooks WHERE id = ? AND client_id = ?")
+    let hook: Option<i64> = sqlx::query_scalar("SELECT id FROM hooks WHERE id = $1 AND client_id = $2")
         .bind(hook_id)
         .bind(agent.client_id)
         .fetch_optional(&state.pool)
         .await?;
     hook.ok_or(ApiError::NotFound("hook"))?;
     let redelivered = sqlx::query(
-        "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = ?, \
-         completed_at = NULL WHERE hook_id = ? AND client_id = ? AND status = 'failed' \
-         AND created_at >= ?",
+        "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
+         completed_at = NULL WHERE hook_id = $2 AND client_id = $3 AND status = 'failed' \
+         AND created_at >= $4",
     )
     .bind(now_ms())
     .bind(hook_id)

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{AppState, Id, JsonBody};
 use crate::auth::Agent;
+use crate::db::Flag;
 use crate::dispatch::signing::new_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::time::{now_ms, rfc3339};
@@ -27,9 +28,9 @@ struct HookRow {
     target: String,
     event: String,
     method: String,
-    enabled: bool,
+    enabled: Flag,
     disabled_reason: Option<String>,
-    signed: bool,
+    signed: Flag,
     failing_since: Option<i64>,
     created_at: i64,
     updated_at: i64,
@@ -68,9 +69,9 @@ impl From<HookRow> for HookView {
             target: row.target,
             event: row.event,
             method: row.method,
-            enabled: row.enabled,
+            enabled: row.enabled.0,
             disabled_reason: row.disabled_reason,
-            signed: row.signed,
+            signed: row.signed.0,
             failing_since: row.failing_since.map(rfc3339),
             created_at: rfc3339(row.created_at),
             updated_at: rfc3339(row.updated_at),
@@ -105,7 +106,7 @@ fn default_method() -> String {
 }
 
 const COLUMNS: &str = "id, url, target, event, method, enabled, disabled_reason, \
-    secret IS NOT NULL AS signed, failing_since, created_at, updated_at";
+    CASE WHEN secret IS NULL THEN 0 ELSE 1 END AS signed, failing_since, created_at, updated_at";
 
 /// Validates `input` with the engine, answering 422 with every error and warning.
 pub(crate) fn check(state: &AppState, input: &HookInput) -> ApiResult<Vec<Warning>> {
@@ -122,7 +123,7 @@ pub(crate) fn check(state: &AppState, input: &HookInput) -> ApiResult<Vec<Warnin
 }
 
 async fn fetch(state: &AppState, agent: &Agent, id: i64) -> ApiResult<HookRow> {
-    sqlx::query_as::<_, HookRow>(&format!("SELECT {COLUMNS} FROM hooks WHERE id = ? AND client_id = ?"))
+    sqlx::query_as::<_, HookRow>(&format!("SELECT {COLUMNS} FROM hooks WHERE id = $1 AND client_id = $2"))
         .bind(id)
         .bind(agent.client_id)
         .fetch_optional(&state.pool)
@@ -132,7 +133,7 @@ async fn fetch(state: &AppState, agent: &Agent, id: i64) -> ApiResult<HookRow> {
 
 async fn list(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec<HookView>>> {
     let rows = sqlx::query_as::<_, HookRow>(&format!(
-        "SELECT {COLUMNS} FROM hooks WHERE client_id = ? ORDER BY id"
+        "SELECT {COLUMNS} FROM hooks WHERE client_id = $1 ORDER BY id"
     ))
     .bind(agent.client_id)
     .fetch_all(&state.pool)
@@ -150,14 +151,14 @@ async fn create(
     let secret = input.signed.then(new_secret);
     let row = sqlx::query_as::<_, HookRow>(&format!(
         "INSERT INTO hooks (client_id, url, target, event, method, enabled, secret, created_at, \
-         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
     ))
     .bind(agent.client_id)
     .bind(&input.url)
     .bind(&input.target)
     .bind(&input.event)
     .bind(&input.method)
-    .bind(input.enabled)
+    .bind(i64::from(input.enabled))
     .bind(&secret)
     .bind(now)
     .bind(now)
@@ -184,16 +185,16 @@ async fn update(
     let warnings = check(&state, &input)?;
     // Enabling a hook again starts its record of failures afresh.
     let row = sqlx::query_as::<_, HookRow>(&format!(
-        "UPDATE hooks SET url = ?1, target = ?2, event = ?3, method = ?4, \
-         disabled_reason = CASE WHEN ?5 THEN NULL ELSE disabled_reason END, \
-         failing_since = CASE WHEN ?5 AND enabled = 0 THEN NULL ELSE failing_since END, \
-         enabled = ?5, updated_at = ?6 WHERE id = ?7 AND client_id = ?8 RETURNING {COLUMNS}"
+        "UPDATE hooks SET url = $1, target = $2, event = $3, method = $4, \
+         disabled_reason = CASE WHEN $5 = 1 THEN NULL ELSE disabled_reason END, \
+         failing_since = CASE WHEN $5 = 1 AND enabled = 0 THEN NULL ELSE failing_since END, \
+         enabled = $5, updated_at = $6 WHERE id = $7 AND client_id = $8 RETURNING {COLUMNS}"
     ))
     .bind(&input.url)
     .bind(&input.target)
     .bind(&input.event)
     .bind(&input.method)
-    .bind(input.enabled)
+    .bind(i64::from(input.enabled))
     .bind(now_ms())
     .bind(id)
     .bind(agent.client_id)
@@ -207,7 +208,7 @@ async fn update(
 }
 
 async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
-    let deleted = sqlx::query("DELETE FROM hooks WHERE id = ? AND client_id = ?")
+    let deleted = sqlx::query("DELETE FROM hooks WHERE id = $1 AND client_id = $2")
         .bind(id)
         .bind(agent.client_id)
         .execute(&state.pool)
@@ -238,8 +239,8 @@ async fn rotate_secret(State(state): State<AppState>, agent: Agent, Id(id): Id) 
     let until = now_ms() + PREVIOUS_SECRET_VALIDITY_MS;
     let previous: Option<Option<String>> = sqlx::query_scalar(
         "UPDATE hooks SET previous_secret = secret, \
-         previous_secret_until = CASE WHEN secret IS NULL THEN NULL ELSE ? END, \
-         secret = ?, updated_at = ? WHERE id = ? AND client_id = ? RETURNING previous_secret",
+         previous_secret_until = CASE WHEN secret IS NULL THEN NULL ELSE $1 END, \
+         secret = $2, updated_at = $3 WHERE id = $4 AND client_id = $5 RETURNING previous_secret",
     )
     .bind(until)
     .bind(&secret)

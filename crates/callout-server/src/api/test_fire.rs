@@ -80,7 +80,7 @@ async fn test_fire(
     let saved = match input.hook_id {
         Some(id) => Some(
             sqlx::query_as::<_, SavedHook>(
-                "SELECT url, target, event, method, secret FROM hooks WHERE id = ? AND client_id = ?",
+                "SELECT url, target, event, method, secret FROM hooks WHERE id = $1 AND client_id = $2",
             )
             .bind(id)
             .bind(agent.client_id)

@@ -24,9 +24,12 @@ use tokio::sync::{Notify, Semaphore};
 use tracing::Instrument;
 
 use crate::config::DispatchSettings;
-use crate::db::Pool;
+use crate::db::{backend, Backend, Flag, Pool};
 use crate::time::{now_ms, rfc3339};
 use http::{CallOut, Client, Exchange};
+
+/// The PostgreSQL channel notified when deliveries are written.
+pub const NOTIFY_CHANNEL: &str = "callout_deliveries";
 
 /// Deliveries claimed in one round.
 const CLAIM_BATCH: i64 = 64;
@@ -54,7 +57,7 @@ struct Claimed {
 /// The signing state of a hook at the time of an attempt.
 #[derive(Debug, sqlx::FromRow)]
 struct HookState {
-    enabled: bool,
+    enabled: Flag,
     secret: Option<String>,
     previous_secret: Option<String>,
     previous_secret_until: Option<i64>,
@@ -79,6 +82,7 @@ impl Dispatcher {
 
     /// Runs until the process ends: claims due deliveries and attempts each of them.
     pub async fn run(self) {
+        self.listen_for_deliveries();
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         loop {
             let available = permits.available_permits().clamp(1, CLAIM_BATCH as usize) as i64;
@@ -122,16 +126,21 @@ impl Dispatcher {
         self.settings.request_timeout + LEASE_MARGIN
     }
 
-    /// Claims up to `limit` due deliveries.
+    /// Claims up to `limit` due deliveries. On PostgreSQL, rows another process is claiming
+    /// at the same moment are skipped rather than waited for.
     async fn claim(&self, limit: i64) -> Result<Vec<Claimed>, sqlx::Error> {
         let now = now_ms();
-        sqlx::query_as::<_, Claimed>(
-            "UPDATE deliveries SET lease_until = ? WHERE id IN (SELECT id FROM deliveries \
-             WHERE status = 'pending' AND next_attempt_at <= ? \
-             AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, id LIMIT ?) \
-             RETURNING id, hook_id, message_id, method, template, variables, payload, attempts, \
-             round_attempts",
-        )
+        let lock = match backend(&self.pool) {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        sqlx::query_as::<_, Claimed>(&format!(
+            "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= $2 \
+             AND (lease_until IS NULL OR lease_until <= $3) ORDER BY next_attempt_at, id LIMIT $4 \
+             {lock}) RETURNING id, hook_id, message_id, method, template, variables, payload, \
+             attempts, round_attempts"
+        ))
         .bind(now + self.lease().as_millis() as i64)
         .bind(now)
         .bind(now)
@@ -140,10 +149,38 @@ impl Dispatcher {
         .await
     }
 
+    /// Wakes this dispatcher whenever any process writes deliveries, through PostgreSQL's
+    /// `LISTEN`. The poll of the outbox stays as the fallback while the listener reconnects.
+    fn listen_for_deliveries(&self) {
+        if backend(&self.pool) != Backend::Postgres {
+            return;
+        }
+        let url = self.pool.connect_options().database_url.to_string();
+        let wake = self.wake.clone();
+        tokio::spawn(async move {
+            loop {
+                let listened = async {
+                    let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+                    listener.listen(NOTIFY_CHANNEL).await?;
+                    loop {
+                        listener.recv().await?;
+                        wake.notify_one();
+                    }
+                    #[allow(unreachable_code)]
+                    Ok::<(), sqlx::Error>(())
+                };
+                if let Err(error) = listened.await {
+                    tracing::warn!(%error, "lost the notification listener; polling until it reconnects");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
     async fn deliver(&self, delivery: Claimed) {
         let hook = sqlx::query_as::<_, HookState>(
             "SELECT enabled, secret, previous_secret, previous_secret_until, failing_since \
-             FROM hooks WHERE id = ?",
+             FROM hooks WHERE id = $1",
         )
         .bind(delivery.hook_id)
         .fetch_optional(&self.pool)
@@ -158,7 +195,7 @@ impl Dispatcher {
 
         let exchange = match &hook {
             None => stopped("the hook was deleted before the call-out"),
-            Some(hook) if !hook.enabled => stopped("the hook was disabled before the call-out"),
+            Some(hook) if !hook.enabled.0 => stopped("the hook was disabled before the call-out"),
             Some(hook) => match call_out(&delivery, hook, now_ms()) {
                 Ok(call) => self.client.send(&call).await,
                 Err(message) => stopped(&message),
@@ -205,7 +242,7 @@ impl Dispatcher {
              request_headers, response_status, response_headers, response_body, \
              response_body_utf8, response_body_truncated, error_class, error, dns_ms, \
              connect_ms, tls_ms, first_byte_ms, total_ms, started_at, next_attempt_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(delivery.id)
         .bind(number)
@@ -213,11 +250,11 @@ impl Dispatcher {
         .bind(&exchange.url)
         .bind(exchange.address.map(|address| address.to_string()))
         .bind(headers(&exchange.request_headers))
-        .bind(exchange.status)
+        .bind(exchange.status.map(i64::from))
         .bind(headers(&exchange.response_headers))
         .bind(&body)
-        .bind(body_utf8)
-        .bind(exchange.body_truncated)
+        .bind(i64::from(body_utf8))
+        .bind(i64::from(exchange.body_truncated))
         .bind(error_class)
         .bind(&exchange.error)
         .bind(exchange.timings.dns_ms)
@@ -232,16 +269,16 @@ impl Dispatcher {
 
         let excerpt: String = body.chars().take(1024).collect();
         sqlx::query(
-            "UPDATE deliveries SET status = ?, attempts = ?, round_attempts = round_attempts + 1, \
-             next_attempt_at = COALESCE(?, next_attempt_at), lease_until = NULL, url = ?, \
-             response_status = ?, duration_ms = ?, response_body = ?, error_class = ?, error = ?, \
-             completed_at = ? WHERE id = ?",
+            "UPDATE deliveries SET status = $1, attempts = $2, round_attempts = round_attempts + 1, \
+             next_attempt_at = COALESCE($3, next_attempt_at), lease_until = NULL, url = $4, \
+             response_status = $5, duration_ms = $6, response_body = $7, error_class = $8, error = $9, \
+             completed_at = $10 WHERE id = $11",
         )
         .bind(status)
         .bind(number)
         .bind(next)
         .bind(&exchange.url)
-        .bind(exchange.status)
+        .bind(exchange.status.map(i64::from))
         .bind(exchange.timings.total_ms as i64)
         .bind(excerpt)
         .bind(error_class)
@@ -251,7 +288,7 @@ impl Dispatcher {
         .execute(&mut *transaction)
         .await?;
 
-        if let Some(hook) = hook.filter(|hook| hook.enabled) {
+        if let Some(hook) = hook.filter(|hook| hook.enabled.0) {
             self.update_hook(&mut transaction, delivery.hook_id, hook, exchange, now).await?;
         }
         transaction.commit().await?;
@@ -271,7 +308,7 @@ impl Dispatcher {
     /// when the receiver answered 410 Gone or the run has lasted the configured period.
     async fn update_hook(
         &self,
-        connection: &mut sqlx::SqliteConnection,
+        connection: &mut sqlx::AnyConnection,
         hook_id: i64,
         hook: &HookState,
         exchange: &Exchange,
@@ -279,7 +316,7 @@ impl Dispatcher {
     ) -> Result<(), sqlx::Error> {
         if exchange.succeeded() {
             if hook.failing_since.is_some() {
-                sqlx::query("UPDATE hooks SET failing_since = NULL WHERE id = ?")
+                sqlx::query("UPDATE hooks SET failing_since = NULL WHERE id = $1")
                     .bind(hook_id)
                     .execute(&mut *connection)
                     .await?;
@@ -295,8 +332,8 @@ impl Dispatcher {
             None
         };
         sqlx::query(
-            "UPDATE hooks SET failing_since = ?, enabled = CASE WHEN ? IS NULL THEN enabled ELSE 0 END, \
-             disabled_reason = COALESCE(?, disabled_reason) WHERE id = ?",
+            "UPDATE hooks SET failing_since = $1, enabled = CASE WHEN $2 IS NULL THEN enabled ELSE 0 END, \
+             disabled_reason = COALESCE($3, disabled_reason) WHERE id = $4",
         )
         .bind(failing_since)
         .bind(&reason)

@@ -1,4 +1,5 @@
--- Times are Unix milliseconds in UTC.
+-- The same schema as migrations/postgres, for SQLite. Keep the two in step.
+-- Times are Unix milliseconds in UTC. Flags are 0 or 1.
 
 CREATE TABLE clients (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
