@@ -15,17 +15,86 @@ use tower::ServiceExt;
 struct Fixture {
     app: Router,
     pool: db::Pool,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+/// The database a test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server of the tests; `CALLOUT_TEST_POSTGRES` names another.
+fn postgres_url() -> String {
+    std::env::var("CALLOUT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A database of one test: a SQLite file in a temporary folder, or a PostgreSQL schema that
+/// is dropped with it.
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres(schema) = self {
+            let schema = schema.clone();
+            // Drop runs outside async code, so the schema is dropped on a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    sqlx::any::install_default_drivers();
+                    if let Ok(pool) = sqlx::AnyPool::connect(&postgres_url()).await {
+                        // The test's pool may still hold connections, with a rolled-back
+                        // transaction's locks, which would make the drop wait for ever.
+                        let terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                                         WHERE application_name = $1 AND pid <> pg_backend_pid()";
+                        let _ = sqlx::query(terminate).bind(&schema).execute(&pool).await;
+                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Returns a fresh database of `kind` and its URL, or `None` when PostgreSQL cannot be
+/// reached outside CI.
+async fn test_database(kind: Kind) -> Option<(TestDatabase, String)> {
+    match kind {
+        Kind::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            Some((TestDatabase::Sqlite(dir), url))
+        }
+        Kind::Postgres => {
+            sqlx::any::install_default_drivers();
+            let pool = match sqlx::AnyPool::connect(&postgres_url()).await {
+                Ok(pool) => pool,
+                Err(error) => {
+                    assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL is unreachable: {error}");
+                    eprintln!("skipped: PostgreSQL is unreachable at {}: {error}", postgres_url());
+                    return None;
+                }
+            };
+            let schema = format!("callout_test_{}", db::new_token().trim_start_matches("co_")[..16].to_string());
+            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&pool).await.unwrap();
+            let url = format!("{}?options=-c%20search_path%3D{schema}&application_name={schema}", postgres_url());
+            Some((TestDatabase::Postgres(schema), url))
+        }
+    }
+}
+
+async fn fixture(kind: Kind) -> Option<Fixture> {
+    let (database, url) = test_database(kind).await?;
     let pool = db::connect(&url).await.unwrap();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: url,
-        web_dir: dir.path().join("no-page"),
+        web_dir: std::env::temp_dir().join("callout-no-page"),
         agent_columns: vec!["team".to_string()],
         dispatch: DispatchSettings::default(),
     };
@@ -35,8 +104,35 @@ async fn fixture() -> Fixture {
         wake: Arc::new(Notify::new()),
         client: settings.dispatch.client(),
     };
-    Fixture { app: callout_server::cli::app(state, &settings), pool, _dir: dir }
+    Some(Fixture { app: callout_server::cli::app(state, &settings), pool, _database: database })
 }
+
+/// Runs each named test on SQLite and on PostgreSQL, as `sqlite::NAME` and `postgres::NAME`.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Kind::Sqlite).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Kind::Postgres).await
+            })*
+        }
+    };
+}
+
+on_both_databases!(
+    hooks_are_scoped_to_their_client,
+    missing_or_wrong_token_is_unauthorized,
+    invalid_hook_answers_errors_with_spans,
+    unreadable_csv_stores_nothing,
+    import_writes_its_delivery,
+    campaign_copy_of_must_exist,
+);
 
 /// Creates a client with one agent and returns the agent's token.
 async fn client_with_agent(pool: &db::Pool, name: &str) -> String {
@@ -66,9 +162,8 @@ fn json_body(value: Value) -> Body {
 
 const HOOK: &str = "https://example.com/?agent={agent.id}&list={calling_list.id}";
 
-#[tokio::test]
-async fn hooks_are_scoped_to_their_client() {
-    let f = fixture().await;
+async fn hooks_are_scoped_to_their_client(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
     let owner = client_with_agent(&f.pool, "owner").await;
     let other = client_with_agent(&f.pool, "other").await;
     let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
@@ -90,9 +185,8 @@ async fn hooks_are_scoped_to_their_client() {
     assert_eq!(kept["url"], HOOK);
 }
 
-#[tokio::test]
-async fn missing_or_wrong_token_is_unauthorized() {
-    let f = fixture().await;
+async fn missing_or_wrong_token_is_unauthorized(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
     client_with_agent(&f.pool, "owner").await;
     for token in [None, Some("co_wrong"), Some("")] {
         let (status, body) = call(&f.app, "GET", "/api/hooks", token, Body::empty()).await;
@@ -101,9 +195,8 @@ async fn missing_or_wrong_token_is_unauthorized() {
     }
 }
 
-#[tokio::test]
-async fn invalid_hook_answers_errors_with_spans() {
-    let f = fixture().await;
+async fn invalid_hook_answers_errors_with_spans(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
     let token = client_with_agent(&f.pool, "owner").await;
     let hook = json!({ "url": "https://x/{agent.nosuch}/{", "target": "callinglist", "event": "add" });
     let (status, body) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
@@ -120,9 +213,8 @@ async fn invalid_hook_answers_errors_with_spans() {
     assert_eq!(listed, json!([]));
 }
 
-#[tokio::test]
-async fn unreadable_csv_stores_nothing() {
-    let f = fixture().await;
+async fn unreadable_csv_stores_nothing(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
     let token = client_with_agent(&f.pool, "owner").await;
     let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
     call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
@@ -140,9 +232,8 @@ async fn unreadable_csv_stores_nothing() {
     assert_eq!(deliveries, json!([]));
 }
 
-#[tokio::test]
-async fn import_writes_its_delivery() {
-    let f = fixture().await;
+async fn import_writes_its_delivery(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
     let token = client_with_agent(&f.pool, "owner").await;
     let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
     let (_, hook) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
@@ -166,9 +257,8 @@ async fn import_writes_its_delivery() {
     assert_eq!(deliveries[0]["status"], "pending");
 }
 
-#[tokio::test]
-async fn campaign_copy_of_must_exist() {
-    let f = fixture().await;
+async fn campaign_copy_of_must_exist(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
     let token = client_with_agent(&f.pool, "owner").await;
     let other = client_with_agent(&f.pool, "other").await;
     let (_, theirs) =
