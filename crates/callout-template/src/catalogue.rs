@@ -146,9 +146,10 @@ const GENERAL_TAGS: [(&str, &str, bool); 8] = [
 
 /// The targets, events and tags of a deployment. Deployments differ only in their extra agent
 /// columns, each of which becomes an `agent.<column>` tag.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Catalogue {
     agent_columns: Vec<String>,
+    tags: Vec<Tag>,
 }
 
 impl Catalogue {
@@ -168,7 +169,8 @@ impl Catalogue {
                 columns.push(column);
             }
         }
-        Catalogue { agent_columns: columns }
+        let tags = all_tags(&columns);
+        Catalogue { agent_columns: columns, tags }
     }
 
     /// Returns the deployment's extra agent columns.
@@ -178,13 +180,36 @@ impl Catalogue {
 
     /// Returns every tag.
     pub fn tags(&self) -> Vec<Tag> {
+        self.tags.clone()
+    }
+
+    /// Returns the tag called `name`, if there is one.
+    pub fn tag(&self, name: &str) -> Option<&Tag> {
+        self.tags.iter().find(|tag| tag.name == name)
+    }
+
+    /// Returns the tags that a hook of `target` and `event` has.
+    pub fn tags_for(&self, target: Target, event: Event) -> Vec<Tag> {
+        self.tags.iter().filter(|tag| tag.is_available(target, event)).cloned().collect()
+    }
+}
+
+impl Default for Catalogue {
+    fn default() -> Catalogue {
+        Catalogue::new(Vec::<String>::new())
+    }
+}
+
+/// Returns the general tags, one per extra agent column, and the tags of each target.
+fn all_tags(agent_columns: &[String]) -> Vec<Tag> {
+    {
         let general = GENERAL_TAGS.iter().map(|(name, description, optional)| Tag {
             name: name.to_string(),
             description: description.to_string(),
             scope: TagScope::Every,
             optional: *optional,
         });
-        let columns = self.agent_columns.iter().map(|column| Tag {
+        let columns = agent_columns.iter().map(|column| Tag {
             name: format!("agent.{column}"),
             description: format!("The agent's `{column}` column in this deployment"),
             scope: TagScope::Every,
@@ -215,16 +240,6 @@ impl Catalogue {
             optional,
         });
         general.chain(columns).chain(scoped).collect()
-    }
-
-    /// Returns the tag called `name`, if there is one.
-    pub fn tag(&self, name: &str) -> Option<Tag> {
-        self.tags().into_iter().find(|tag| tag.name == name)
-    }
-
-    /// Returns the tags that a hook of `target` and `event` has.
-    pub fn tags_for(&self, target: Target, event: Event) -> Vec<Tag> {
-        self.tags().into_iter().filter(|tag| tag.is_available(target, event)).collect()
     }
 }
 

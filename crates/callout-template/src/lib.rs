@@ -18,7 +18,7 @@ mod validate;
 pub use ast::{Expression, Modifier, Operator, Part, Template, Variable};
 pub use catalogue::{Catalogue, Event, Tag, TagScope, Target};
 pub use error::{Annotated, Error, ErrorKind, Field, Warning, WarningKind};
-pub use parse::parse;
+pub use parse::{parse, parse_parts, MAX_ERRORS};
 pub use render::{Value, Variables};
 pub use span::Span;
 pub use validate::{validate_hook, HookDraft, Report};

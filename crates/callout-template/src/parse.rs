@@ -21,9 +21,9 @@ pub fn parse(source: &str) -> Result<Template, Vec<Error>> {
     }
 }
 
-/// Parses `source` into the parts that are valid and the errors of the others, so a caller
-/// can check the valid expressions of a template that also has broken ones.
-pub(crate) fn parse_parts(source: &str) -> (Vec<Part>, Vec<Error>) {
+/// Parses `source` into the parts that are valid and the errors of the others, so an editor
+/// can highlight the valid expressions of a template that also has broken ones.
+pub fn parse_parts(source: &str) -> (Vec<Part>, Vec<Error>) {
     let bytes = source.as_bytes();
     let mut parts = Vec::new();
     let mut errors = Vec::new();

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::ast::{Expression, Operator, Part, Template};
 use crate::catalogue::{Catalogue, Event, Target};
 use crate::error::{Error, ErrorKind, Field, Warning, WarningKind};
-use crate::parse::parse_parts;
+use crate::parse::{parse_parts, MAX_ERRORS};
 use crate::span::Span;
 
 /// A hook as a person enters it, before it is checked.
@@ -90,6 +90,7 @@ pub fn validate_hook(draft: &HookDraft<'_>, catalogue: &Catalogue) -> Report {
         errors.extend(parse_errors);
         check_expressions(&template, catalogue, target.zip(event), &mut errors, &mut Vec::new());
         errors.sort_by_key(|error| (error.field == Field::Url, error.start));
+        errors.truncate(MAX_ERRORS);
         return Report { template: None, errors, warnings };
     }
 
@@ -98,6 +99,9 @@ pub fn validate_hook(draft: &HookDraft<'_>, catalogue: &Catalogue) -> Report {
     check_literals(&template, &mut warnings);
     check_query_keys(&template, &mut warnings);
     warnings.sort_by_key(|warning| warning.start);
+    // Like parse errors, reports are capped: a template with more is broken throughout.
+    errors.truncate(MAX_ERRORS);
+    warnings.truncate(MAX_ERRORS);
     Report { template: Some(template), errors, warnings }
 }
 
@@ -167,7 +171,7 @@ fn check_url_shape(template: &Template, errors: &mut Vec<Error>, warnings: &mut 
         }
     }
 
-    for expression in &host_tags {
+    for expression in host_tags.iter().take(MAX_ERRORS) {
         warnings.push(Warning::new(
             WarningKind::TagInHost,
             source,
@@ -232,6 +236,9 @@ fn check_expressions(
         }
 
         for variable in &expression.variables {
+            if errors.len() >= MAX_ERRORS || warnings.len() >= MAX_ERRORS {
+                return;
+            }
             let name_span = Span::new(variable.span.start, variable.span.start + variable.name.len());
             let Some(tag) = catalogue.tag(&variable.name) else {
                 errors.push(url_error(
@@ -275,7 +282,7 @@ fn check_literals(template: &Template, warnings: &mut Vec<Warning>) {
     for part in template.parts() {
         if let Part::Literal { span, encoded } = part {
             let text = &source[span.start..span.end];
-            if encoded != text {
+            if encoded != text && warnings.len() < MAX_ERRORS {
                 let mut warning = Warning::new(
                     WarningKind::LiteralEncoded,
                     source,
@@ -297,7 +304,7 @@ fn check_query_keys(template: &Template, warnings: &mut Vec<Warning>) {
     let mut in_query = false;
     let mut previous_was_expression = false;
     let repeated = |key: &str, span: Span, seen: &HashSet<&str>, warnings: &mut Vec<Warning>| {
-        if seen.contains(key) {
+        if seen.contains(key) && warnings.len() < MAX_ERRORS {
             let message = format!("query key `{key}` appears twice, which receivers read in different ways");
             warnings.push(Warning::new(WarningKind::QueryKeyRepeated, source, span, message));
         }

@@ -105,3 +105,17 @@ fn value_of_one_megabyte() {
     // old and the new copy at once.
     assert!(peak < 3 * 3 * value.len(), "peak {peak} bytes for a value of {} bytes", value.len());
 }
+
+#[test]
+fn reports_are_capped() {
+    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let unknown = format!("https://example.com/{}", "{agent.nosuch}".repeat(10_000));
+    let report = validate_hook(&hook(&unknown), &Catalogue::default());
+    assert_eq!(report.errors.len(), callout_template::MAX_ERRORS);
+    assert!(report.errors.iter().all(|error| error.kind == ErrorKind::TagUnknown));
+
+    let repeated = format!("https://example.com/x{}", "{?agent.id}".repeat(10_000));
+    let report = validate_hook(&hook(&repeated), &Catalogue::default());
+    assert!(report.is_valid());
+    assert_eq!(report.warnings.len(), callout_template::MAX_ERRORS);
+}
