@@ -132,6 +132,7 @@ on_both_databases!(
     unreadable_csv_stores_nothing,
     import_writes_its_delivery,
     campaign_copy_of_must_exist,
+    hook_activity_and_hourly_stats,
 );
 
 /// Creates a client with one agent and returns the agent's token.
@@ -290,4 +291,44 @@ fn migrations_are_in_step() {
             .replace("migrations/postgres, for SQLite", "migrations/sqlite, for PostgreSQL");
         assert_eq!(translated, postgres, "{name:?} differs between SQLite and PostgreSQL");
     }
+}
+
+async fn hook_activity_and_hourly_stats(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
+    let token = client_with_agent(&f.pool, "owner").await;
+    let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
+    let (_, hook) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
+    for name in ["a", "b", "c"] {
+        let uri = format!("/api/calling-lists?name={name}");
+        call(&f.app, "POST", &uri, Some(&token), Body::from("phone\n1\n")).await;
+    }
+    // No dispatcher runs here: the outcomes are written as it would write them.
+    sqlx::query("UPDATE deliveries SET status = 'succeeded', duration_ms = 10, completed_at = created_at WHERE id <= 2")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET status = 'failed', duration_ms = 40, completed_at = created_at WHERE id = 3")
+        .execute(&f.pool)
+        .await
+        .unwrap();
+
+    let (_, hooks) = call(&f.app, "GET", "/api/hooks", Some(&token), Body::empty()).await;
+    let activity = &hooks[0]["activity"];
+    assert_eq!(hooks[0]["id"], hook["id"]);
+    assert_eq!(activity["succeeded"], 2);
+    assert_eq!(activity["failed"], 1);
+    assert!((activity["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
+    assert_eq!(activity["last_status"], "failed");
+
+    let (status, hours) = call(&f.app, "GET", "/api/deliveries/stats?hours=3", Some(&token), Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    let hours = hours.as_array().unwrap();
+    assert_eq!(hours.len(), 3);
+    let now = &hours[2];
+    assert_eq!((now["succeeded"].as_i64(), now["failed"].as_i64(), now["pending"].as_i64()), (Some(2), Some(1), Some(0)));
+    assert_eq!(now["mean_duration_ms"].as_f64(), Some(20.0));
+    assert_eq!(hours[0]["succeeded"], 0);
+
+    let (status, _) = call(&f.app, "GET", "/api/deliveries/stats?hours=0", Some(&token), Body::empty()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -18,6 +18,7 @@ const PAGE_SIZE: i64 = 200;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/deliveries", get(list))
+        .route("/deliveries/stats", get(stats))
         .route("/deliveries/{id}", get(read))
         .route("/deliveries/{id}/redeliver", post(redeliver))
         .route("/hooks/{id}/redeliver", post(redeliver_failed))
@@ -321,4 +322,60 @@ async fn redeliver_failed(
     }
     tracing::info!(hook_id, agent_id = agent.id, redelivered, "failed deliveries redelivered");
     Ok((StatusCode::ACCEPTED, Json(RedeliverView { redelivered })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsParams {
+    /// Hours back from now, 1 to 720; 24 by default.
+    hours: Option<i64>,
+    hook_id: Option<i64>,
+}
+
+/// Deliveries created in one hour, by outcome.
+#[derive(Serialize)]
+struct HourView {
+    /// Start of the hour.
+    hour: String,
+    succeeded: i64,
+    failed: i64,
+    pending: i64,
+    /// Mean time of the latest attempts, in milliseconds.
+    mean_duration_ms: Option<f64>,
+}
+
+/// Counts deliveries per hour by outcome, with their mean call time, for a chart.
+async fn stats(
+    State(state): State<AppState>,
+    agent: Agent,
+    QueryParams(params): QueryParams<StatsParams>,
+) -> ApiResult<Json<Vec<HourView>>> {
+    const HOUR_MS: i64 = 3_600_000;
+    let hours = params.hours.unwrap_or(24);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::BadRequest(format!("invalid hours {hours}: use 1 to 720")));
+    }
+    let first_hour = now_ms() / HOUR_MS - (hours - 1);
+    let rows: Vec<(i64, i64, i64, i64, Option<f64>)> = sqlx::query_as(
+        "SELECT created_at / 3600000 AS hour, COUNT(CASE WHEN status = 'succeeded' THEN 1 END), \
+         COUNT(CASE WHEN status = 'failed' THEN 1 END), \
+         COUNT(CASE WHEN status = 'pending' THEN 1 END), \
+         CAST(AVG(duration_ms) AS DOUBLE PRECISION) FROM deliveries \
+         WHERE client_id = $1 AND created_at >= $2 AND ($3 IS NULL OR hook_id = $3) \
+         GROUP BY created_at / 3600000",
+    )
+    .bind(agent.client_id)
+    .bind(first_hour * HOUR_MS)
+    .bind(params.hook_id)
+    .fetch_all(&state.pool)
+    .await?;
+    let by_hour: std::collections::HashMap<i64, _> = rows.into_iter().map(|row| (row.0, row)).collect();
+    let view = (first_hour..first_hour + hours)
+        .map(|hour| {
+            let (succeeded, failed, pending, mean) =
+                by_hour.get(&hour).map_or((0, 0, 0, None), |row| (row.1, row.2, row.3, row.4));
+            HourView { hour: rfc3339(hour * HOUR_MS), succeeded, failed, pending, mean_duration_ms: mean }
+        })
+        .collect();
+    Ok(Json(view))
 }

@@ -1,5 +1,7 @@
 //! `/api/hooks`: the call-out URLs of a client, checked by the template engine.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -59,7 +61,28 @@ pub struct HookView {
     /// The signing secret, only in the answer that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
+    /// The latest delivery and the outcomes of the last 7 days, in the list only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activity: Option<Activity>,
 }
+
+/// Recent deliveries of a hook.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Activity {
+    /// Status of the latest delivery.
+    last_status: Option<String>,
+    /// When the latest delivery ended, or was created if it is pending.
+    last_at: Option<String>,
+    /// Deliveries of the last 7 days that succeeded.
+    succeeded: i64,
+    /// Deliveries of the last 7 days that failed for good.
+    failed: i64,
+    /// `succeeded / (succeeded + failed)`, or null when none has ended.
+    success_rate: Option<f64>,
+}
+
+/// The period of the success rate.
+const ACTIVITY_PERIOD_MS: i64 = 7 * 86400 * 1000;
 
 impl From<HookRow> for HookView {
     fn from(row: HookRow) -> HookView {
@@ -77,6 +100,7 @@ impl From<HookRow> for HookView {
             updated_at: rfc3339(row.updated_at),
             warnings: None,
             secret: None,
+            activity: None,
         }
     }
 }
@@ -138,7 +162,49 @@ async fn list(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec
     .bind(agent.client_id)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(rows.into_iter().map(HookView::from).collect()))
+
+    let counts: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT hook_id, COUNT(CASE WHEN status = 'succeeded' THEN 1 END), \
+         COUNT(CASE WHEN status = 'failed' THEN 1 END) FROM deliveries \
+         WHERE client_id = $1 AND created_at >= $2 GROUP BY hook_id",
+    )
+    .bind(agent.client_id)
+    .bind(now_ms() - ACTIVITY_PERIOD_MS)
+    .fetch_all(&state.pool)
+    .await?;
+    let latest: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT d.hook_id, d.status, COALESCE(d.completed_at, d.created_at) FROM deliveries d \
+         JOIN (SELECT MAX(id) AS id FROM deliveries WHERE client_id = $1 GROUP BY hook_id) l \
+         ON l.id = d.id",
+    )
+    .bind(agent.client_id)
+    .fetch_all(&state.pool)
+    .await?;
+
+    let mut activity: HashMap<i64, Activity> = HashMap::new();
+    for (hook_id, succeeded, failed) in counts {
+        let entry = activity.entry(hook_id).or_default();
+        entry.succeeded = succeeded;
+        entry.failed = failed;
+        let ended = succeeded + failed;
+        entry.success_rate = (ended > 0).then(|| succeeded as f64 / ended as f64);
+    }
+    for (hook_id, status, at) in latest {
+        let entry = activity.entry(hook_id).or_default();
+        entry.last_status = Some(status);
+        entry.last_at = Some(rfc3339(at));
+    }
+
+    let views = rows
+        .into_iter()
+        .map(|row| {
+            let id = row.id;
+            let mut view = HookView::from(row);
+            view.activity = Some(activity.remove(&id).unwrap_or_default());
+            view
+        })
+        .collect();
+    Ok(Json(views))
 }
 
 async fn create(
