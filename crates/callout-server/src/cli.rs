@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, AppState};
-use crate::config::{DispatchSettings, Settings, DEFAULT_RETRY_SCHEDULE};
+use crate::config::{DispatchSettings, Limits, Settings, DEFAULT_RETRY_SCHEDULE};
 use crate::db::{self, NewAgent};
 use crate::dispatch::retry::{parse_duration, parse_schedule};
 use crate::dispatch::Dispatcher;
@@ -89,6 +89,21 @@ struct ServeArgs {
     /// Call-outs made at the same time, at most.
     #[arg(long, env = "CALLOUT_DISPATCH_CONCURRENCY", default_value_t = 64)]
     dispatch_concurrency: usize,
+    /// Largest CSV upload, in bytes.
+    #[arg(long, env = "CALLOUT_MAX_UPLOAD_BYTES", default_value_t = Limits::default().max_upload_bytes)]
+    max_upload_bytes: usize,
+    /// Largest JSON request body, in bytes.
+    #[arg(long, env = "CALLOUT_MAX_JSON_BYTES", default_value_t = Limits::default().max_json_bytes)]
+    max_json_bytes: usize,
+    /// Longest hook URL template, in bytes.
+    #[arg(long, env = "CALLOUT_MAX_TEMPLATE_BYTES", default_value_t = Limits::default().max_template_bytes)]
+    max_template_bytes: usize,
+    /// Most hooks one client may have.
+    #[arg(long, env = "CALLOUT_MAX_HOOKS_PER_CLIENT", default_value_t = Limits::default().max_hooks_per_client)]
+    max_hooks_per_client: i64,
+    /// Most contacts one CSV upload may hold.
+    #[arg(long, env = "CALLOUT_MAX_ROWS_PER_IMPORT", default_value_t = Limits::default().max_rows_per_import)]
+    max_rows_per_import: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,6 +268,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             allowed_networks: args.allowed_networks,
             disable_after: args.disable_after,
         },
+        limits: Limits {
+            max_upload_bytes: args.max_upload_bytes,
+            max_json_bytes: args.max_json_bytes,
+            max_template_bytes: args.max_template_bytes,
+            max_hooks_per_client: args.max_hooks_per_client,
+            max_rows_per_import: args.max_rows_per_import,
+        },
     };
 
     let pool = db::connect(&settings.database_url).await?;
@@ -273,7 +295,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let dispatcher = Dispatcher::new(pool.clone(), settings.dispatch.clone(), client.clone(), wake.clone());
     tokio::spawn(dispatcher.run());
 
-    let state = AppState { pool, catalogue: Arc::new(settings.catalogue()), wake, client };
+    let state = AppState {
+        pool,
+        catalogue: Arc::new(settings.catalogue()),
+        wake,
+        client,
+        limits: Arc::new(settings.limits.clone()),
+    };
     let app = app(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -292,7 +320,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 /// Returns the whole application: the API under `/api` and the admin page elsewhere.
 pub fn app(state: AppState, settings: &Settings) -> Router {
     Router::new()
-        .nest("/api", api::router())
+        .nest("/api", api::router(&settings.limits))
         .merge(crate::web::router(&settings.web_dir))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

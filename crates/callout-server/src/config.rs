@@ -25,6 +25,35 @@ pub struct Settings {
     pub agent_columns: Vec<String>,
     /// How call-outs are made.
     pub dispatch: DispatchSettings,
+    /// Limits on what clients send.
+    pub limits: Limits,
+}
+
+/// Limits on input, each with a clear error when it is passed.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest CSV upload, in bytes; more answers 413.
+    pub max_upload_bytes: usize,
+    /// Largest JSON body, in bytes; more answers 413.
+    pub max_json_bytes: usize,
+    /// Longest hook URL template, in bytes.
+    pub max_template_bytes: usize,
+    /// Most hooks one client may have.
+    pub max_hooks_per_client: i64,
+    /// Most contacts one upload may hold.
+    pub max_rows_per_import: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_upload_bytes: 64 * 1024 * 1024,
+            max_json_bytes: 1024 * 1024,
+            max_template_bytes: 8 * 1024,
+            max_hooks_per_client: 200,
+            max_rows_per_import: 1_000_000,
+        }
+    }
 }
 
 impl Settings {

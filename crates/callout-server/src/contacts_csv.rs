@@ -23,9 +23,14 @@ fn csv_error(line: u64, detail: impl Into<String>) -> CsvError {
     CsvError { line, detail: detail.into() }
 }
 
-/// Reads a whole file. Either every row is read, or nothing is returned.
-pub fn read(bytes: &[u8]) -> Result<ContactFile, CsvError> {
+/// Reads a whole file of at most `max_rows` contacts. Either every row is read, or nothing
+/// is returned.
+pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        return Err(csv_error(line, "the file is binary (it contains a NUL byte), not CSV text"));
+    }
     if let Err(error) = std::str::from_utf8(bytes) {
         let offset = error.valid_up_to();
         let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
@@ -51,6 +56,10 @@ pub fn read(bytes: &[u8]) -> Result<ContactFile, CsvError> {
         let record = record.map_err(|error| from_csv_error(&error))?;
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
+        }
+        if rows.len() == max_rows {
+            let line = record.position().map_or(1, |position| position.line());
+            return Err(csv_error(line, format!("the file has more than {max_rows} contacts, the most one upload may hold")));
         }
         rows.push(record.iter().map(str::to_string).collect());
     }
@@ -105,11 +114,11 @@ mod tests {
 
     #[test]
     fn reads_comma_and_semicolon_files() {
-        let file = read(b"name,phone\n\"Doe, Jane\",+1 555\nBob,x12\n").unwrap();
+        let file = read(b"name,phone\n\"Doe, Jane\",+1 555\nBob,x12\n", 10).unwrap();
         assert_eq!(file.columns, ["name", "phone"]);
         assert_eq!(file.rows, [["Doe, Jane", "+1 555"], ["Bob", "x12"]]);
 
-        let file = read("\u{feff}name;phone\nO'Brien;+353\n".as_bytes()).unwrap();
+        let file = read("\u{feff}name;phone\nO'Brien;+353\n".as_bytes(), 10).unwrap();
         assert_eq!(file.columns, ["name", "phone"]);
         assert_eq!(file.rows, [["O'Brien", "+353"]]);
     }
@@ -123,9 +132,11 @@ mod tests {
             (b"a,b\n1,\xff\n", 2, "not valid UTF-8"),
             (b"a,,c\n1,2,3\n", 1, "column 2"),
             (b"a,a\n1,2\n", 1, "appears twice"),
+            (b"a,b\n1,2\n\x00\x01\x02", 3, "binary"),
+            (b"a\n1\n2\n3\n4\n", 4, "more than 2 contacts"),
         ];
         for (bytes, line, detail) in cases {
-            let error = read(bytes).unwrap_err();
+            let error = read(bytes, 2).unwrap_err();
             assert_eq!(error.line, *line, "{:?}", String::from_utf8_lossy(bytes));
             assert!(error.detail.contains(detail), "{}", error.detail);
         }

@@ -16,6 +16,12 @@ pub enum ApiError {
     Unauthorized,
     /// 404: no such object for this client.
     NotFound(&'static str),
+    /// 413: a body over the limit, in bytes.
+    PayloadTooLarge(usize),
+    /// 422: a limit on the client's data was reached.
+    LimitReached(String),
+    /// 429: too many failed sign-ins from one address; retry after the seconds given.
+    TooManyAttempts(u64),
     /// 422: a hook that does not validate.
     HookInvalid { errors: Vec<TemplateError>, warnings: Vec<Warning> },
     /// 422: a CSV file that cannot be read, with the line (from 1) where it fails.
@@ -41,6 +47,21 @@ impl ApiError {
             ApiError::NotFound(what) => {
                 (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), json!({}))
             }
+            ApiError::PayloadTooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than the limit of {limit} bytes: send less, or ask the operator to raise the limit"),
+                json!({ "limit": limit }),
+            ),
+            ApiError::LimitReached(detail) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "limit_reached", detail.clone(), json!({}))
+            }
+            ApiError::TooManyAttempts(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many requests with invalid tokens from this address: try again in {seconds} s"),
+                json!({ "retry_after": seconds }),
+            ),
             ApiError::HookInvalid { errors, warnings } => {
                 let detail = match errors.as_slice() {
                     [only] => format!("the hook is invalid: {only}"),
@@ -74,9 +95,17 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %cause, "request failed");
         }
         let (status, code, detail, mut body) = self.parts();
+        let retry_after = match &self {
+            ApiError::TooManyAttempts(seconds) => Some(seconds.to_string()),
+            _ => None,
+        };
         body["code"] = json!(code);
         body["detail"] = json!(detail);
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s).ok()) {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }
 

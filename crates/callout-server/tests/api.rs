@@ -6,7 +6,7 @@ use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use callout_server::api::AppState;
-use callout_server::config::{DispatchSettings, Settings};
+use callout_server::config::{DispatchSettings, Limits, Settings};
 use callout_server::db::{self, NewAgent};
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -97,12 +97,14 @@ async fn fixture(kind: Kind) -> Option<Fixture> {
         web_dir: std::env::temp_dir().join("callout-no-page"),
         agent_columns: vec!["team".to_string()],
         dispatch: DispatchSettings::default(),
+        limits: Limits { max_hooks_per_client: 3, max_template_bytes: 200, max_json_bytes: 4096, max_upload_bytes: 4096, max_rows_per_import: 5 },
     };
     let state = AppState {
         pool: pool.clone(),
         catalogue: Arc::new(settings.catalogue()),
         wake: Arc::new(Notify::new()),
         client: settings.dispatch.client(),
+        limits: Arc::new(settings.limits.clone()),
     };
     Some(Fixture { app: callout_server::cli::app(state, &settings), pool, _database: database })
 }
@@ -133,6 +135,7 @@ on_both_databases!(
     import_writes_its_delivery,
     campaign_copy_of_must_exist,
     hook_activity_and_hourly_stats,
+    limits_answer_clear_errors,
 );
 
 /// Creates a client with one agent and returns the agent's token.
@@ -331,4 +334,45 @@ async fn hook_activity_and_hourly_stats(kind: Kind) {
 
     let (status, _) = call(&f.app, "GET", "/api/deliveries/stats?hours=0", Some(&token), Body::empty()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn limits_answer_clear_errors(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
+    let token = client_with_agent(&f.pool, "owner").await;
+
+    let big_csv = format!("phone\n{}", "1234567890\n".repeat(500));
+    let (status, body) = call(&f.app, "POST", "/api/calling-lists?name=Big", Some(&token), Body::from(big_csv)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "body_too_large");
+    assert_eq!(body["limit"], 4096);
+
+    let many_rows = "phone\n1\n2\n3\n4\n5\n6\n";
+    let (status, body) = call(&f.app, "POST", "/api/calling-lists?name=Rows", Some(&token), Body::from(many_rows)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["line"], 7);
+    assert!(body["detail"].as_str().unwrap().contains("more than 5 contacts"), "{body}");
+
+    let big_json = json!({ "name": "x".repeat(5000) });
+    let (status, body) = call(&f.app, "POST", "/api/campaigns", Some(&token), json_body(big_json)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "body_too_large");
+
+    let long_url = format!("https://example.com/{}", "a".repeat(200));
+    let hook = json!({ "url": long_url, "target": "callinglist", "event": "import" });
+    let (status, body) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "limit_reached");
+
+    let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
+    for _ in 0..3 {
+        let (status, _) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook.clone())).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, body) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "limit_reached");
+    assert!(body["detail"].as_str().unwrap().contains("3 hooks"), "{body}");
+
+    let (_, lists) = call(&f.app, "GET", "/api/calling-lists", Some(&token), Body::empty()).await;
+    assert_eq!(lists, json!([]));
 }

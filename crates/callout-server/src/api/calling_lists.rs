@@ -1,8 +1,7 @@
 //! `/api/calling-lists`: contact lists imported from CSV files. Importing, adding rows and
 //! deleting fire `callinglist` hooks.
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,16 +9,12 @@ use callout_template::{Event, Target};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use crate::api::{AppState, Id, QueryParams};
+use crate::api::{AppState, Id, QueryParams, UploadBody};
 use crate::auth::Agent;
 use crate::contacts_csv::{self, ContactFile};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{enqueue, Change};
 use crate::time::{now_ms, rfc3339};
-
-/// The largest CSV body accepted, in bytes.
-// Limitation: fixed for now; it becomes a setting with the other input limits.
-const MAX_CSV_BYTES: usize = 64 * 1024 * 1024;
 
 /// Contacts written by one INSERT statement, below SQLite's limit on bound parameters.
 const INSERT_CHUNK: usize = 500;
@@ -29,7 +24,6 @@ pub fn router() -> Router<AppState> {
         .route("/calling-lists", get(list).post(import))
         .route("/calling-lists/{id}", get(read).delete(remove))
         .route("/calling-lists/{id}/contacts", post(add_contacts))
-        .layer(DefaultBodyLimit::max(MAX_CSV_BYTES))
 }
 
 #[derive(sqlx::FromRow)]
@@ -75,8 +69,9 @@ const SELECT: &str = "SELECT id, name, columns, created_at, \
     (SELECT COUNT(*) FROM contacts WHERE calling_list_id = calling_lists.id) AS contacts \
     FROM calling_lists";
 
-fn parse_file(body: &[u8]) -> ApiResult<ContactFile> {
-    contacts_csv::read(body).map_err(|error| ApiError::CsvInvalid { line: error.line, detail: error.detail })
+fn parse_file(state: &AppState, body: &[u8]) -> ApiResult<ContactFile> {
+    contacts_csv::read(body, state.limits.max_rows_per_import)
+        .map_err(|error| ApiError::CsvInvalid { line: error.line, detail: error.detail })
 }
 
 async fn fetch(connection: &mut AnyConnection, agent: &Agent, id: i64) -> ApiResult<ListRow> {
@@ -146,7 +141,7 @@ async fn import(
     State(state): State<AppState>,
     agent: Agent,
     QueryParams(params): QueryParams<ImportParams>,
-    body: Bytes,
+    UploadBody(body): UploadBody,
 ) -> ApiResult<(StatusCode, Json<ListView>)> {
     let name = params.name.map(|name| name.trim().to_string()).unwrap_or_default();
     if name.is_empty() {
@@ -154,7 +149,7 @@ async fn import(
             "missing list name: add `?name=` with the calling list's name".to_string(),
         ));
     }
-    let file = parse_file(&body)?;
+    let file = parse_file(&state, &body)?;
 
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     let id: i64 = sqlx::query_scalar(
@@ -186,12 +181,12 @@ async fn add_contacts(
     State(state): State<AppState>,
     agent: Agent,
     Id(id): Id,
-    body: Bytes,
+    UploadBody(body): UploadBody,
 ) -> ApiResult<Json<ListView>> {
     // The list is looked up before the file is read, so another client's id answers 404
     // whatever the body, and again under the write lock, in case it was deleted meanwhile.
     fetch(&mut *state.pool.acquire().await?, &agent, id).await?;
-    let file = parse_file(&body)?;
+    let file = parse_file(&state, &body)?;
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
     insert_contacts(&mut transaction, id, &file).await?;

@@ -134,6 +134,13 @@ const COLUMNS: &str = "id, url, target, event, method, enabled, disabled_reason,
 
 /// Validates `input` with the engine, answering 422 with every error and warning.
 pub(crate) fn check(state: &AppState, input: &HookInput) -> ApiResult<Vec<Warning>> {
+    let limit = state.limits.max_template_bytes;
+    if input.url.len() > limit {
+        return Err(ApiError::LimitReached(format!(
+            "the URL is {} bytes long, over the limit of {limit} bytes",
+            input.url.len()
+        )));
+    }
     if input.method != "GET" && input.method != "POST" {
         return Err(ApiError::Unprocessable(format!("invalid method `{}`: use GET or POST", input.method)));
     }
@@ -213,6 +220,16 @@ async fn create(
     JsonBody(input): JsonBody<HookInput>,
 ) -> ApiResult<(StatusCode, Json<HookView>)> {
     let warnings = check(&state, &input)?;
+    let hooks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hooks WHERE client_id = $1")
+        .bind(agent.client_id)
+        .fetch_one(&state.pool)
+        .await?;
+    let limit = state.limits.max_hooks_per_client;
+    if hooks >= limit {
+        return Err(ApiError::LimitReached(format!(
+            "this client has {hooks} hooks, the most allowed is {limit}: delete one first"
+        )));
+    }
     let now = now_ms();
     let secret = input.signed.then(new_secret);
     let row = sqlx::query_as::<_, HookRow>(&format!(

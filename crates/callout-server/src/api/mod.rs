@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::Router;
 use callout_template::Catalogue;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+use crate::config::Limits;
 use crate::db::Pool;
 use crate::dispatch::http::Client;
 use crate::error::ApiError;
@@ -32,35 +35,58 @@ pub struct AppState {
     pub wake: Arc<Notify>,
     /// The HTTP client of call-outs, also used by test-fire.
     pub client: Client,
+    /// Limits on input.
+    pub limits: Arc<Limits>,
 }
 
 /// Returns the router of every API route, to be nested under `/api`.
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &Limits) -> Router<AppState> {
     Router::new()
         .merge(me::router())
         .merge(hooks::router())
-        .merge(calling_lists::router())
         .merge(campaigns::router())
         .merge(deliveries::router())
         .merge(test_fire::router())
+        .layer(DefaultBodyLimit::max(limits.max_json_bytes))
+        .merge(calling_lists::router().layer(DefaultBodyLimit::max(limits.max_upload_bytes)))
 }
 
 /// A JSON body whose rejection answers in the API's error format.
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+            Err(rejection) => Err(json_rejection(rejection, state.limits.max_json_bytes)),
         }
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
+fn json_rejection(rejection: JsonRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge(limit);
+    }
     ApiError::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
+}
+
+/// A whole request body, such as a CSV upload, whose rejection answers in the API's format.
+pub struct UploadBody(pub Bytes);
+
+impl FromRequest<AppState> for UploadBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(UploadBody(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge(state.limits.max_upload_bytes))
+            }
+            Err(rejection) => Err(ApiError::BadRequest(format!("failed to read the body: {}", rejection.body_text()))),
+        }
+    }
 }
 
 /// A query string whose rejection answers in the API's error format.
