@@ -3,8 +3,9 @@
 //!
 //! A test starts a [`Server`], creates clients and agents with [`Server::add_client`] and
 //! [`Server::add_agent`], calls the API through an [`Api`] with an agent's token, and points
-//! hooks at a [`Receiver`]. These tests do not build the binary: run
-//! `cargo build -p callout-server` first, or set `CALLOUT_BIN` to a built `callout`.
+//! hooks at a [`Receiver`]. A [`ScriptedReceiver`] responds as the test decides instead,
+//! including responses a well-behaved server would not send. These tests do not build the
+//! binary: run `cargo build -p callout-server` first, or set `CALLOUT_BIN` to a built `callout`.
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -671,8 +672,8 @@ pub struct CapturedRequest {
     pub received_at: SystemTime,
     /// The same moment by the monotonic clock, for measuring delays within this process.
     pub received_instant: Instant,
-    /// When the receiver finished writing its answer, if it has.
-    pub answered_at: Option<SystemTime>,
+    /// When the receiver finished writing its response, if it has.
+    pub responded_at: Option<SystemTime>,
 }
 
 impl CapturedRequest {
@@ -692,9 +693,9 @@ impl CapturedRequest {
     }
 }
 
-/// What a [`ScriptedReceiver`] does with one request.
+/// The response a [`ScriptedReceiver`] sends to one request, or its silence.
 #[derive(Clone, Debug)]
-pub enum Answer {
+pub enum Response {
     /// Waits `delay`, writes `bytes` (a whole HTTP response, sent as is) and closes.
     Raw {
         /// The wait before the first byte.
@@ -719,27 +720,27 @@ pub enum Answer {
     Silent,
 }
 
-impl Answer {
+impl Response {
     /// Returns a response with `status`, `headers` and `body`, adding `Content-Length` and
     /// `Connection: close`. Header values are bytes, so a test can send values that are not
     /// ASCII.
-    pub fn response(status: u16, headers: &[(&str, &[u8])], body: &[u8]) -> Answer {
-        Answer::Raw {
+    pub fn new(status: u16, headers: &[(&str, &[u8])], body: &[u8]) -> Response {
+        Response::Raw {
             delay: Duration::ZERO,
             bytes: response_bytes(status, headers, body),
         }
     }
 
     /// Returns a response with `status` and a short text body.
-    pub fn status(status: u16) -> Answer {
+    pub fn status(status: u16) -> Response {
         let body = format!("status {status}\n");
-        Answer::response(status, &[("content-type", b"text/plain")], body.as_bytes())
+        Response::new(status, &[("content-type", b"text/plain")], body.as_bytes())
     }
 
-    /// Returns the same answer, started after `delay`. A [`Answer::Silent`] stays silent.
-    pub fn after(self, delay: Duration) -> Answer {
+    /// Returns the same response, sent after `delay`. A [`Response::Silent`] stays silent.
+    pub fn after(self, delay: Duration) -> Response {
         match self {
-            Answer::Raw { bytes, .. } => Answer::Raw { delay, bytes },
+            Response::Raw { bytes, .. } => Response::Raw { delay, bytes },
             other => other,
         }
     }
@@ -764,16 +765,16 @@ pub fn response_bytes(status: u16, headers: &[(&str, &[u8])], body: &[u8]) -> Ve
     bytes
 }
 
-/// Decides the answer to each request, given the request.
-type Script = Arc<dyn Fn(&CapturedRequest) -> Answer + Send + Sync>;
+/// Returns the response to send to a request.
+type Script = Arc<dyn Fn(&CapturedRequest) -> Response + Send + Sync>;
 
 type CapturedLog = Arc<Mutex<Vec<CapturedRequest>>>;
 
-/// The most bytes of a request head a [`ScriptedReceiver`] reads.
+/// The maximum size in bytes of a request head that a [`ScriptedReceiver`] reads.
 const REQUEST_HEAD_LIMIT: usize = 64 * 1024;
 
 /// An HTTP/1.1 server on `127.0.0.1`, written on raw TCP so that it can misbehave: it records
-/// every request with its headers and body and answers as a script decides, including answers
+/// every request with its headers and body and responds as a script decides, including responses
 /// that a well-behaved HTTP library would not send.
 ///
 /// It reads one request per connection and then closes the connection. A chunked request body
@@ -786,9 +787,9 @@ pub struct ScriptedReceiver {
 }
 
 impl ScriptedReceiver {
-    /// Starts a receiver on a free port that answers every request with `script(request)`.
+    /// Starts a receiver on a free port that responds to every request with `script(request)`.
     pub fn start(
-        script: impl Fn(&CapturedRequest) -> Answer + Send + Sync + 'static,
+        script: impl Fn(&CapturedRequest) -> Response + Send + Sync + 'static,
     ) -> ScriptedReceiver {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("failed to bind the scripted receiver to 127.0.0.1:0");
@@ -896,7 +897,7 @@ async fn accept_loop(listener: tokio::net::TcpListener, log: CapturedLog, script
     }
 }
 
-/// Reads one request from `stream`, records it, and answers it as `script` decides.
+/// Reads one request from `stream`, records it, and responds as `script` decides.
 async fn serve_connection(mut stream: tokio::net::TcpStream, log: CapturedLog, script: Script) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -911,11 +912,11 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, log: CapturedLog, s
     };
 
     let written = match script(&request) {
-        Answer::Raw { delay, bytes } => {
+        Response::Raw { delay, bytes } => {
             tokio::time::sleep(delay).await;
             stream.write_all(&bytes).await.is_ok()
         }
-        Answer::Trickle {
+        Response::Trickle {
             head,
             body,
             chunk,
@@ -931,7 +932,7 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, log: CapturedLog, s
             }
             written
         }
-        Answer::Silent => {
+        Response::Silent => {
             // Reads until the client gives up, so the connection stays open until then.
             let mut sink = [0u8; 1024];
             while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
@@ -941,7 +942,7 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, log: CapturedLog, s
     if written {
         let _ = stream.shutdown().await;
         let mut requests = log.lock().expect("scripted receiver lock");
-        requests[index].answered_at = Some(SystemTime::now());
+        requests[index].responded_at = Some(SystemTime::now());
     }
 }
 
@@ -1010,7 +1011,7 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<CapturedRequ
         body,
         received_at: SystemTime::now(),
         received_instant: Instant::now(),
-        answered_at: None,
+        responded_at: None,
     })
 }
 

@@ -135,7 +135,8 @@ pub struct Exchange {
     pub address: Option<SocketAddr>,
     /// The headers sent, secrets masked.
     pub request_headers: Vec<(String, String)>,
-    /// The response status.
+    /// The response status. Serialized under the name the attempt log uses.
+    #[serde(rename = "response_status")]
     pub status: Option<u16>,
     /// The response headers. Values that are not UTF-8 have their bytes replaced.
     pub response_headers: Vec<(String, String)>,
@@ -143,6 +144,7 @@ pub struct Exchange {
     #[serde(skip)]
     pub body: Vec<u8>,
     /// Whether the body went on past what was read.
+    #[serde(rename = "response_body_truncated")]
     pub body_truncated: bool,
     /// Time spent in each step.
     pub timings: Timings,
