@@ -1,6 +1,11 @@
 //! Authentication: every API call is made by an agent, named by its bearer token.
 
-use axum::extract::FromRequestParts;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::Serialize;
@@ -36,24 +41,93 @@ pub struct Agent {
     /// The client's MD5 identification.
     #[serde(skip)]
     pub client_identification: String,
+    /// The id of the token the request was made with.
+    #[serde(skip)]
+    pub token_id: i64,
+}
+
+impl Agent {
+    /// Answers 403 unless the agent administers its client.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin.0 {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("only an admin agent may do this".to_string()))
+        }
+    }
+}
+
+/// Failed authentications per client address, to slow down guessing of tokens. An address
+/// with [`MAX_FAILURES`] failures within [`FAILURE_WINDOW`] is refused until the window ends.
+#[derive(Default)]
+pub struct FailureLimiter {
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+/// Failed authentications an address may make per window.
+pub const MAX_FAILURES: u32 = 20;
+
+/// The window of [`MAX_FAILURES`].
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+impl FailureLimiter {
+    /// Returns the seconds until `ip` may try again, if it is blocked now.
+    pub fn blocked_for(&self, ip: IpAddr) -> Option<u64> {
+        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (started, count) = *failures.get(&ip)?;
+        let elapsed = started.elapsed();
+        (count >= MAX_FAILURES && elapsed < FAILURE_WINDOW).then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
+    }
+
+    /// Counts one failure of `ip`.
+    pub fn record(&self, ip: IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Keep the map small: addresses whose window has ended are forgotten.
+        if failures.len() > 10_000 {
+            failures.retain(|_, (started, _)| started.elapsed() < FAILURE_WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= FAILURE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
 }
 
 impl FromRequestParts<AppState> for Agent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Agent, ApiError> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
-        let token = header.to_str().ok().and_then(bearer_token).ok_or(ApiError::Unauthorized)?;
-        let agent = sqlx::query_as::<_, Agent>(
-            "SELECT agents.id, agents.client_id, username, agents.name, email, lang, columns, \
-             is_admin, clients.name AS client_name, clients.identification AS \
-             client_identification FROM agents JOIN clients ON clients.id = agents.client_id \
-             WHERE token_hash = $1",
-        )
-        .bind(token_hash(token))
-        .fetch_optional(&state.pool)
-        .await?;
-        agent.ok_or(ApiError::Unauthorized)
+        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        if let Some(seconds) = address.and_then(|ip| state.sign_in_failures.blocked_for(ip)) {
+            return Err(ApiError::TooManyAttempts(seconds));
+        }
+        let token = parts.headers.get(AUTHORIZATION).and_then(|header| header.to_str().ok()).and_then(bearer_token);
+        let agent = match token {
+            Some(token) => {
+                sqlx::query_as::<_, Agent>(
+                    "SELECT agents.id, agents.client_id, username, agents.name, email, lang, \
+                     columns, is_admin, clients.name AS client_name, clients.identification AS \
+                     client_identification, tokens.id AS token_id FROM tokens \
+                     JOIN agents ON agents.id = tokens.agent_id \
+                     JOIN clients ON clients.id = agents.client_id \
+                     WHERE tokens.token_hash = $1 AND tokens.revoked_at IS NULL",
+                )
+                .bind(token_hash(token))
+                .fetch_optional(&state.pool)
+                .await?
+            }
+            None => None,
+        };
+        match (agent, address) {
+            (Some(agent), _) => Ok(agent),
+            (None, Some(ip)) => {
+                state.sign_in_failures.record(ip);
+                tracing::info!(%ip, "request with a missing or invalid token");
+                Err(ApiError::Unauthorized)
+            }
+            (None, None) => Err(ApiError::Unauthorized),
+        }
     }
 }
 

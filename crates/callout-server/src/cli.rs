@@ -301,6 +301,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         wake,
         client,
         limits: Arc::new(settings.limits.clone()),
+        sign_in_failures: Arc::default(),
     };
     let app = app(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -311,7 +312,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     println!("listening on http://{address}");
     println!("open http://{address}/ and sign in with an agent's API token");
 
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|error| format!("server failed: {error}"))

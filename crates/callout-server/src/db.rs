@@ -158,9 +158,18 @@ pub struct NewAgent {
 
 /// Creates an agent with the API token `token` and returns its id.
 pub async fn create_agent(pool: &Pool, agent: &NewAgent, token: &str) -> Result<i64, sqlx::Error> {
-    let id = sqlx::query_scalar(
+    let mut transaction = begin_write(pool).await?;
+    let id = insert_agent(&mut transaction, agent).await?;
+    insert_token(&mut transaction, id, token, Some("first token")).await?;
+    transaction.commit().await?;
+    Ok(id)
+}
+
+/// Inserts an agent and returns its id.
+pub async fn insert_agent(connection: &mut sqlx::AnyConnection, agent: &NewAgent) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO agents (client_id, username, name, email, lang, columns, is_admin, \
-         token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(agent.client_id)
     .bind(&agent.username)
@@ -169,11 +178,28 @@ pub async fn create_agent(pool: &Pool, agent: &NewAgent, token: &str) -> Result<
     .bind(&agent.lang)
     .bind(serde_json::Value::Object(agent.columns.clone()).to_string())
     .bind(i64::from(agent.is_admin))
-    .bind(token_hash(token))
     .bind(now_ms())
-    .fetch_one(pool)
-    .await?;
-    Ok(id)
+    .fetch_one(connection)
+    .await
+}
+
+/// Stores the hash of a new API token of an agent and returns the token's id.
+pub async fn insert_token(
+    connection: &mut sqlx::AnyConnection,
+    agent_id: i64,
+    token: &str,
+    label: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO tokens (agent_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) \
+         RETURNING id",
+    )
+    .bind(agent_id)
+    .bind(token_hash(token))
+    .bind(label)
+    .bind(now_ms())
+    .fetch_one(connection)
+    .await
 }
 
 /// Creates a demo client and its admin agent when the database has no client yet, and returns

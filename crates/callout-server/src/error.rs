@@ -14,6 +14,8 @@ pub enum ApiError {
     BadRequest(String),
     /// 401: no token, or a token no agent has.
     Unauthorized,
+    /// 403: the agent may not do this.
+    Forbidden(String),
     /// 404: no such object for this client.
     NotFound(&'static str),
     /// 413: a body over the limit, in bytes.
@@ -47,6 +49,7 @@ impl ApiError {
             ApiError::NotFound(what) => {
                 (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), json!({}))
             }
+            ApiError::Forbidden(detail) => (StatusCode::FORBIDDEN, "forbidden", detail.clone(), json!({})),
             ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",

@@ -105,6 +105,7 @@ async fn fixture(kind: Kind) -> Option<Fixture> {
         wake: Arc::new(Notify::new()),
         client: settings.dispatch.client(),
         limits: Arc::new(settings.limits.clone()),
+        sign_in_failures: Arc::default(),
     };
     Some(Fixture { app: callout_server::cli::app(state, &settings), pool, _database: database })
 }
@@ -136,6 +137,8 @@ on_both_databases!(
     campaign_copy_of_must_exist,
     hook_activity_and_hourly_stats,
     limits_answer_clear_errors,
+    tokens_are_created_and_revoked,
+    failed_sign_ins_are_limited,
 );
 
 /// Creates a client with one agent and returns the agent's token.
@@ -375,4 +378,79 @@ async fn limits_answer_clear_errors(kind: Kind) {
 
     let (_, lists) = call(&f.app, "GET", "/api/calling-lists", Some(&token), Body::empty()).await;
     assert_eq!(lists, json!([]));
+}
+
+/// Creates an admin agent of a new client and returns its token.
+async fn admin_of(pool: &db::Pool, name: &str) -> String {
+    let client_id = db::create_client(pool, name).await.unwrap();
+    let token = db::new_token();
+    let agent = NewAgent { client_id, username: format!("admin-of-{name}"), is_admin: true, ..NewAgent::default() };
+    db::create_agent(pool, &agent, &token).await.unwrap();
+    token
+}
+
+async fn tokens_are_created_and_revoked(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
+    let admin = admin_of(&f.pool, "owner").await;
+    let stranger = admin_of(&f.pool, "stranger").await;
+
+    let new_agent = json!({ "username": "jane", "name": "Jane", "columns": { "team": "blue" } });
+    let (status, jane) = call(&f.app, "POST", "/api/agents", Some(&admin), json_body(new_agent)).await;
+    assert_eq!(status, StatusCode::CREATED, "{jane}");
+    let jane_token = jane["token"].as_str().unwrap().to_string();
+    let (status, me) = call(&f.app, "GET", "/api/me", Some(&jane_token), Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["values"]["agent.team"], "blue");
+
+    // An agent that is not an admin cannot create agents or tokens for others.
+    let (status, body) = call(&f.app, "POST", "/api/agents", Some(&jane_token), json_body(json!({ "username": "x" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "forbidden");
+    let for_admin = json!({ "agent_id": 1 });
+    let (status, _) = call(&f.app, "POST", "/api/tokens", Some(&jane_token), json_body(for_admin)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A second token of Jane's, created by herself, then revoked by the admin.
+    let (status, second) = call(&f.app, "POST", "/api/tokens", Some(&jane_token), json_body(json!({ "label": "script" }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let second_token = second["token"].as_str().unwrap().to_string();
+    let path = format!("/api/tokens/{}", second["id"]);
+    let (status, _) = call(&f.app, "DELETE", &path, Some(&stranger), Body::empty()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&f.app, "GET", "/api/hooks", Some(&second_token), Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&f.app, "DELETE", &path, Some(&admin), Body::empty()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&f.app, "GET", "/api/hooks", Some(&second_token), Body::empty()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = call(&f.app, "GET", "/api/hooks", Some(&jane_token), Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, listed) = call(&f.app, "GET", "/api/tokens", Some(&jane_token), Body::empty()).await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|token| token.get("token").is_none()));
+    assert!(listed[1]["revoked_at"].is_string());
+    let (_, agents) = call(&f.app, "GET", "/api/agents", Some(&stranger), Body::empty()).await;
+    assert_eq!(agents.as_array().unwrap().len(), 1);
+}
+
+async fn failed_sign_ins_are_limited(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
+    let token = client_with_agent(&f.pool, "owner").await;
+    let from = |address: &str, token: &str| {
+        let mut request = Request::builder().uri("/api/hooks").header("authorization", format!("Bearer {token}"));
+        let address: std::net::SocketAddr = address.parse().unwrap();
+        request = request.extension(axum::extract::ConnectInfo(address));
+        request.body(Body::empty()).unwrap()
+    };
+    for attempt in 0..callout_server::auth::MAX_FAILURES {
+        let response = f.app.clone().oneshot(from("192.0.2.7:5000", "co_guess")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let response = f.app.clone().oneshot(from("192.0.2.7:5001", &token)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let response = f.app.clone().oneshot(from("192.0.2.8:5000", &token)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }

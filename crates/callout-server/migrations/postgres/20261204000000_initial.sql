@@ -19,10 +19,21 @@ CREATE TABLE agents (
     -- The deployment's extra agent columns, as a JSON object of strings.
     columns TEXT NOT NULL DEFAULT '{}',
     is_admin BIGINT NOT NULL DEFAULT 0,
-    -- SHA-256 of the API token, in hex. The token itself is never stored.
-    token_hash TEXT NOT NULL UNIQUE,
     created_at BIGINT NOT NULL
 );
+
+-- API tokens: an agent may have several, each revocable.
+CREATE TABLE tokens (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    agent_id BIGINT NOT NULL REFERENCES agents (id),
+    -- SHA-256 of the token, in hex. The token itself is never stored.
+    token_hash TEXT NOT NULL UNIQUE,
+    label TEXT,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+
+CREATE INDEX tokens_by_agent ON tokens (agent_id);
 
 CREATE TABLE hooks (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

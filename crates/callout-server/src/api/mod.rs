@@ -12,11 +12,13 @@ use callout_template::Catalogue;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+use crate::auth::FailureLimiter;
 use crate::config::Limits;
 use crate::db::Pool;
 use crate::dispatch::http::Client;
 use crate::error::ApiError;
 
+pub mod agents;
 pub mod calling_lists;
 pub mod campaigns;
 pub mod deliveries;
@@ -37,12 +39,15 @@ pub struct AppState {
     pub client: Client,
     /// Limits on input.
     pub limits: Arc<Limits>,
+    /// Failed authentications per address.
+    pub sign_in_failures: Arc<FailureLimiter>,
 }
 
 /// Returns the router of every API route, to be nested under `/api`.
 pub fn router(limits: &Limits) -> Router<AppState> {
     Router::new()
         .merge(me::router())
+        .merge(agents::router())
         .merge(hooks::router())
         .merge(campaigns::router())
         .merge(deliveries::router())
