@@ -58,25 +58,36 @@ impl Agent {
 }
 
 /// Failed authentications per client address, to slow down guessing of tokens. An address
-/// with [`MAX_FAILURES`] failures within [`FAILURE_WINDOW`] is refused until the window ends.
-#[derive(Default)]
+/// with `max_failures` failures within [`FAILURE_WINDOW`] is refused until the window ends.
 pub struct FailureLimiter {
+    max_failures: u32,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
-/// Failed authentications an address may make per window.
+/// Failed authentications an address may make per window, unless configured otherwise.
 pub const MAX_FAILURES: u32 = 20;
 
-/// The window of [`MAX_FAILURES`].
+/// The window of the failure count.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
+impl Default for FailureLimiter {
+    fn default() -> FailureLimiter {
+        FailureLimiter::new(MAX_FAILURES)
+    }
+}
+
 impl FailureLimiter {
+    /// Creates a limiter that blocks an address after `max_failures` failures in a window.
+    pub fn new(max_failures: u32) -> FailureLimiter {
+        FailureLimiter { max_failures, failures: Mutex::default() }
+    }
+
     /// Returns the seconds until `ip` may try again, if it is blocked now.
     pub fn blocked_for(&self, ip: IpAddr) -> Option<u64> {
         let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (started, count) = *failures.get(&ip)?;
         let elapsed = started.elapsed();
-        (count >= MAX_FAILURES && elapsed < FAILURE_WINDOW).then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
+        (count >= self.max_failures && elapsed < FAILURE_WINDOW).then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
     }
 
     /// Counts one failure of `ip`.

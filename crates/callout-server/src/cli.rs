@@ -101,6 +101,10 @@ struct ServeArgs {
     /// Most hooks one client may have.
     #[arg(long, env = "CALLOUT_MAX_HOOKS_PER_CLIENT", default_value_t = Limits::default().max_hooks_per_client)]
     max_hooks_per_client: i64,
+    /// Requests with invalid tokens one address may make per minute before it is blocked for
+    /// the rest of the minute.
+    #[arg(long, env = "CALLOUT_MAX_AUTH_FAILURES", default_value_t = crate::auth::MAX_FAILURES)]
+    max_auth_failures: u32,
     /// Most contacts one CSV upload may hold.
     #[arg(long, env = "CALLOUT_MAX_ROWS_PER_IMPORT", default_value_t = Limits::default().max_rows_per_import)]
     max_rows_per_import: usize,
@@ -301,7 +305,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         wake,
         client,
         limits: Arc::new(settings.limits.clone()),
-        sign_in_failures: Arc::default(),
+        sign_in_failures: Arc::new(crate::auth::FailureLimiter::new(args.max_auth_failures)),
     };
     let app = app(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
