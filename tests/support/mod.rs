@@ -348,6 +348,9 @@ fn spawn_serve(
             "::1/128",
         ]);
     }
+    // Tests send many requests with bad tokens on purpose; the limit on them has a test of
+    // its own.
+    command.args(["--max-auth-failures", "1000000"]);
     command.args(&config.args);
     // The flags above configure the server, so inherited variables must not override them.
     command

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use clap::{Args, Parser, Subcommand};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, AppState};
@@ -15,6 +15,7 @@ use crate::config::{DispatchSettings, Limits, Settings, DEFAULT_RETRY_SCHEDULE};
 use crate::db::{self, NewAgent};
 use crate::dispatch::retry::{parse_duration, parse_schedule};
 use crate::dispatch::Dispatcher;
+use crate::metrics::Metrics;
 use ipnet::IpNet;
 
 /// Callout: call-out URLs fired when contact lists and campaigns change.
@@ -23,6 +24,18 @@ use ipnet::IpNet;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Format of the logs on standard error: text for people, json for log collectors.
+    #[arg(long, global = true, env = "CALLOUT_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per event, for people.
+    Text,
+    /// One JSON object per line, with the span fields, for log collectors.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -181,11 +194,14 @@ fn check_column_name(name: &str) -> Result<(), String> {
 }
 
 /// Sets up logs on standard error; `RUST_LOG` chooses what is shown.
-pub fn init_logging() {
+pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colour).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+    }
 }
 
 /// Runs the command that `cli` names.
@@ -296,8 +312,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let wake = Arc::new(Notify::new());
     let client = settings.dispatch.client();
-    let dispatcher = Dispatcher::new(pool.clone(), settings.dispatch.clone(), client.clone(), wake.clone());
-    tokio::spawn(dispatcher.run());
+    let metrics = Arc::new(Metrics::default());
+    let dispatcher =
+        Dispatcher::new(pool.clone(), settings.dispatch.clone(), client.clone(), wake.clone(), metrics.clone());
+    let (stop, stopping) = watch::channel(false);
+    let dispatching = tokio::spawn(dispatcher.run(stopping.clone()));
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
 
     let state = AppState {
         pool,
@@ -306,6 +329,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         client,
         limits: Arc::new(settings.limits.clone()),
         sign_in_failures: Arc::new(crate::auth::FailureLimiter::new(args.max_auth_failures)),
+        metrics,
     };
     let app = app(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -316,16 +340,24 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     println!("listening on http://{address}");
     println!("open http://{address}/ and sign in with an agent's API token");
 
+    let mut stopping_http = stopping;
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            let _ = stopping_http.wait_for(|stop| *stop).await;
+        })
         .await
-        .map_err(|error| format!("server failed: {error}"))
+        .map_err(|error| format!("server failed: {error}"))?;
+    // The API has stopped taking requests; wait for the dispatcher to finish its attempts.
+    let _ = dispatching.await;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Returns the whole application: the API under `/api` and the admin page elsewhere.
 pub fn app(state: AppState, settings: &Settings) -> Router {
     Router::new()
         .nest("/api", api::router(&settings.limits))
+        .merge(crate::metrics::router())
         .merge(crate::web::router(&settings.web_dir))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

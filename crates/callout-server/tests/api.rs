@@ -106,6 +106,7 @@ async fn fixture(kind: Kind) -> Option<Fixture> {
         client: settings.dispatch.client(),
         limits: Arc::new(settings.limits.clone()),
         sign_in_failures: Arc::default(),
+        metrics: Arc::default(),
     };
     Some(Fixture { app: callout_server::cli::app(state, &settings), pool, _database: database })
 }
@@ -139,6 +140,7 @@ on_both_databases!(
     limits_answer_clear_errors,
     tokens_are_created_and_revoked,
     failed_sign_ins_are_limited,
+    health_and_metrics_answer,
 );
 
 /// Creates a client with one agent and returns the agent's token.
@@ -453,4 +455,26 @@ async fn failed_sign_ins_are_limited(kind: Kind) {
     assert!(response.headers().contains_key("retry-after"));
     let response = f.app.clone().oneshot(from("192.0.2.8:5000", &token)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn health_and_metrics_answer(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
+    let token = client_with_agent(&f.pool, "owner").await;
+    let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
+    call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
+    call(&f.app, "POST", "/api/calling-lists?name=a", Some(&token), Body::from("phone\n1\n")).await;
+
+    for path in ["/healthz", "/readyz"] {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = f.app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    let request = Request::builder().uri("/metrics").body(Body::empty()).unwrap();
+    let response = f.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(text.contains("callout_deliveries_pending 1\n"), "{text}");
+    assert!(text.contains("callout_attempts_total{outcome=\"succeeded\"} 0\n"), "{text}");
+    assert!(text.contains("callout_attempt_duration_seconds_bucket{le=\"+Inf\"} 0\n"), "{text}");
+    assert!(text.contains("callout_oldest_pending_delivery_age_seconds "), "{text}");
 }

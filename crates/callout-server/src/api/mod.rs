@@ -16,6 +16,7 @@ use crate::auth::FailureLimiter;
 use crate::config::Limits;
 use crate::db::Pool;
 use crate::dispatch::http::Client;
+use crate::metrics::Metrics;
 use crate::error::ApiError;
 
 pub mod agents;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Failed authentications per address.
     pub sign_in_failures: Arc<FailureLimiter>,
+    /// Counters for `/metrics`, shared with the dispatcher.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Returns the router of every API route, to be nested under `/api`.

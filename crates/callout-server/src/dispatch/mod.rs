@@ -20,11 +20,12 @@ use bytes::Bytes;
 use callout_template::Value;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tracing::Instrument;
 
 use crate::config::DispatchSettings;
 use crate::db::{backend, Backend, Flag, Pool};
+use crate::metrics::{Metrics, Outcome};
 use crate::time::{now_ms, rfc3339};
 use http::{CallOut, Client, Exchange};
 
@@ -71,20 +72,31 @@ pub struct Dispatcher {
     client: Client,
     settings: Arc<DispatchSettings>,
     wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 impl Dispatcher {
     /// Creates a dispatcher on `pool`. `wake` is notified after a transaction writes
     /// deliveries, so they are attempted at once rather than at the next poll.
-    pub fn new(pool: Pool, settings: DispatchSettings, client: Client, wake: Arc<Notify>) -> Dispatcher {
-        Dispatcher { pool, client, settings: Arc::new(settings), wake }
+    pub fn new(
+        pool: Pool,
+        settings: DispatchSettings,
+        client: Client,
+        wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
+    ) -> Dispatcher {
+        Dispatcher { pool, client, settings: Arc::new(settings), wake, metrics }
     }
 
-    /// Runs until the process ends: claims due deliveries and attempts each of them.
-    pub async fn run(self) {
+    /// Claims due deliveries and attempts each of them until `stop` turns true. Then it
+    /// claims no more, lets the attempts under way finish (each is bounded by the request
+    /// deadline), and hands back the claims it has not started, so another process or the
+    /// next start takes them at once.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
         self.listen_for_deliveries();
-        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
-        loop {
+        let concurrency = self.settings.concurrency.max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
+        while !*stop.borrow() {
             let available = permits.available_permits().clamp(1, CLAIM_BATCH as usize) as i64;
             let claimed = match self.claim(available).await {
                 Ok(claimed) => claimed,
@@ -98,11 +110,21 @@ impl Dispatcher {
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    _ = stop.changed() => {}
                 }
                 continue;
             }
-            for delivery in claimed {
-                let Ok(permit) = permits.clone().acquire_owned().await else { return };
+            let mut claimed = claimed.into_iter();
+            while let Some(delivery) = claimed.next() {
+                let permit = tokio::select! {
+                    permit = permits.clone().acquire_owned() => permit,
+                    _ = stop.changed() => {
+                        let unstarted: Vec<i64> = std::iter::once(delivery.id).chain(claimed.map(|d| d.id)).collect();
+                        self.release(&unstarted).await;
+                        break;
+                    }
+                };
+                let Ok(permit) = permit else { return };
                 let dispatcher = self.clone();
                 let span = tracing::info_span!(
                     "delivery",
@@ -119,6 +141,27 @@ impl Dispatcher {
                 );
             }
         }
+
+        let drain = self.settings.request_timeout + LEASE_MARGIN;
+        let drained = tokio::time::timeout(drain, permits.acquire_many(concurrency as u32)).await;
+        match drained {
+            Ok(_) => tracing::info!("dispatcher stopped; every attempt under way was recorded"),
+            Err(_) => tracing::warn!("dispatcher stopped with attempts still under way; their leases will expire"),
+        }
+    }
+
+    /// Hands back claims that were not started.
+    async fn release(&self, ids: &[i64]) {
+        for id in ids {
+            let released = sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND status = 'pending'")
+                .bind(id)
+                .execute(&self.pool)
+                .await;
+            if let Err(error) = released {
+                tracing::warn!(%error, delivery_id = id, "failed to hand back a claim; its lease will expire");
+            }
+        }
+        tracing::info!(count = ids.len(), "handed back unstarted claims");
     }
 
     /// Returns how long a claim lasts.
@@ -235,6 +278,13 @@ impl Dispatcher {
         let (body, body_utf8) = exchange.body_text();
         let error_class = exchange.error_class.map(|class| class.name());
         let headers = |pairs: &Vec<(String, String)>| serde_json::to_string(pairs).unwrap_or_default();
+
+        let outcome = match status {
+            "succeeded" => Outcome::Succeeded,
+            "pending" => Outcome::Retried,
+            _ => Outcome::Failed,
+        };
+        self.metrics.record_attempt(outcome, exchange.timings.total_ms);
 
         let mut transaction = crate::db::begin_write(&self.pool).await?;
         sqlx::query(
