@@ -80,7 +80,7 @@ async fn test_database(kind: Kind) -> Option<(TestDatabase, String)> {
                     return None;
                 }
             };
-            let schema = format!("callout_test_{}", db::new_token().trim_start_matches("co_")[..16].to_string());
+            let schema = format!("callout_test_{}", &db::new_token().trim_start_matches("co_")[..16]);
             sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&pool).await.unwrap();
             let url = format!("{}?options=-c%20search_path%3D{schema}&application_name={schema}", postgres_url());
             Some((TestDatabase::Postgres(schema), url))

@@ -293,9 +293,12 @@ mod tests {
         assert_eq!(template.parts().len(), 7);
     }
 
+    /// An error's kind and byte span.
+    type Expected = (ErrorKind, usize, usize);
+
     #[test]
     fn invalid_templates_table() {
-        let cases: &[(&str, &[(ErrorKind, usize, usize)])] = &[
+        let cases: &[(&str, &[Expected])] = &[
             ("http://x/{agent.id", &[(ErrorKind::ExpressionUnclosed, 9, 18)]),
             ("http://x/{a{b}", &[(ErrorKind::ExpressionUnclosed, 9, 11)]),
             ("http://x/a}", &[(ErrorKind::BraceUnmatched, 10, 11)]),

@@ -384,10 +384,13 @@ mod tests {
         }
     }
 
+    /// An error's kind, field and byte span.
+    type Expected = (ErrorKind, Field, usize, usize);
+
     #[test]
     fn invalid_hooks_table() {
         use ErrorKind::*;
-        let cases: &[(&str, &str, &str, &[(ErrorKind, Field, usize, usize)])] = &[
+        let cases: &[(&str, &str, &str, &[Expected])] = &[
             ("https://x/", "lists", "import", &[(TargetUnknown, Field::Target, 0, 5)]),
             ("https://x/", "callinglist", "create", &[(EventUnknown, Field::Event, 0, 6)]),
             ("https://x/{agent.nosuch}", "callinglist", "add", &[(TagUnknown, Field::Url, 11, 23)]),
