@@ -591,6 +591,40 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn redirect_to_metadata_is_not_followed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut accepted = 0;
+            while let Ok(Ok((mut stream, _))) =
+                tokio::time::timeout(Duration::from_millis(500), listener.accept()).await
+            {
+                accepted += 1;
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await;
+                let answer = "HTTP/1.1 301 Moved Permanently\r\nLocation: http://169.254.169.254/latest/meta-data/\r\nContent-Length: 0\r\n\r\n";
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+            accepted
+        });
+
+        let deadlines = Deadlines { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
+        let guard = Guard::new(vec!["127.0.0.0/8".parse().unwrap()]);
+        let client = Client::new(guard, Arc::new(SystemResolver), deadlines);
+        let url = format!("http://127.0.0.1:{port}/hook");
+        let call = CallOut { method: Method::GET, url, headers: Vec::new(), body: Bytes::new() };
+        let exchange = client.send(&call).await;
+
+        assert_eq!(exchange.status, Some(301));
+        assert_eq!(exchange.error_class, Some(ErrorClass::Redirect));
+        assert!(exchange.error.as_deref().unwrap_or_default().contains("169.254.169.254"));
+        assert_eq!(exchange.address.map(|address| address.ip().to_string()).as_deref(), Some("127.0.0.1"));
+        assert_eq!(server.await.unwrap(), 1, "the receiver was called again");
+    }
+
     #[test]
     fn passwords_are_masked() {
         let url = url::Url::parse("https://user:secret@example.com/x?a=1").unwrap();
