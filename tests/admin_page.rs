@@ -1,397 +1,23 @@
 //! End to end: the admin page in headless Chromium, served by the real `callout` binary.
 //!
-//! The test signs in and types a hook's URL one character at a time, checking that the preview
-//! follows every keystroke. It checks the errors shown for bad templates, then saves a hook that
-//! calls a loopback receiver, fires it, and finds the call-out in the deliveries.
+//! The first test signs in and types a hook's URL one character at a time, checking that the
+//! preview follows every keystroke. It checks the errors shown for bad templates, then saves a
+//! hook that calls a loopback receiver, fires it, and finds the call-out in the deliveries.
+//! The second drives the URL field's highlighting, tag palette, completion by keyboard, the
+//! preview's marked parts and sample values, and test-fire. The third fires a hook for real
+//! and checks that the preview shows, byte for byte, the URL the receiver got.
 //!
-//! It needs Chromium at `/usr/bin/chromium`, its driver at `/usr/bin/chromedriver` and the
-//! page built into `web/dist` (`trunk build --offline`). When one is missing the test prints
-//! that it was skipped, and fails instead when `CI` is `true`. On failure it saves a
-//! screenshot to `tests/screenshots/`.
-//!
-//! The browser is driven through the W3C WebDriver protocol with `reqwest`, a handful of
-//! plain JSON requests, which spares the tests a WebDriver client crate.
+//! See `browser/mod.rs` for what the tests need and where screenshots go.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod browser;
+
 use std::time::{Duration, Instant};
 
-use callout_e2e::{workspace_root, Receiver, Server, ServerConfig};
+use browser::{
+    Browser, Harness, ARROW_DOWN, ARROW_UP, ENTER, ESCAPE, POLL_INTERVAL, TAB, UI_TIMEOUT,
+};
+use callout_e2e::{NewAgent, Receiver, ServerConfig};
 use serde_json::{json, Value};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// How long the page may take to show what a step expects.
-const UI_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The pause between two looks at the page while waiting.
-const POLL_INTERVAL: Duration = Duration::from_millis(25);
-
-/// The key W3C WebDriver uses for an element reference in JSON.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// The WebDriver code of the Backspace key.
-const BACKSPACE: &str = "\u{E003}";
-
-/// Returns the built page's directory when the browser, its driver and the page are all
-/// present. Otherwise panics when `CI` is `true`, and returns `None` after printing what is
-/// missing.
-fn browser_prerequisites() -> Option<PathBuf> {
-    let dist = workspace_root().join("web/dist");
-    let checks = [
-        (
-            PathBuf::from(CHROMIUM),
-            "install Debian's `chromium` package",
-        ),
-        (
-            PathBuf::from(CHROMEDRIVER),
-            "install Debian's `chromium-driver` package",
-        ),
-        (
-            dist.join("index.html"),
-            "run `trunk build --offline` in the workspace",
-        ),
-    ];
-    let missing: Vec<String> = checks
-        .iter()
-        .filter(|(path, _)| !path.is_file())
-        .map(|(path, fix)| format!("{} is missing: {fix}", path.display()))
-        .collect();
-    if missing.is_empty() {
-        return Some(dist);
-    }
-
-    let in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
-    assert!(
-        !in_ci,
-        "the admin page test cannot run: {}",
-        missing.join("; ")
-    );
-    println!("skipped: {}", missing.join("; "));
-    None
-}
-
-// ---------------------------------------------------------------------------------------------
-// The browser
-
-/// A chromedriver process on a free loopback port. Dropping it kills the process.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    /// Starts chromedriver and waits until it reports that it is ready.
-    async fn start() -> Driver {
-        let port = free_port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("failed to start {CHROMEDRIVER}: {error}"));
-        let driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            let status = http.get(format!("{}/status", driver.url)).send().await;
-            if let Ok(response) = status {
-                let body: Value = response.json().await.unwrap_or(Value::Null);
-                if body["value"]["ready"] == json!(true) {
-                    return driver;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver on port {port} was not ready after {} s",
-                UI_TIMEOUT.as_secs()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Returns a loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("failed to bind 127.0.0.1:0");
-    listener
-        .local_addr()
-        .expect("a bound socket has an address")
-        .port()
-}
-
-/// A WebDriver session of headless Chromium. Cloning shares the session.
-#[derive(Clone)]
-struct Browser {
-    http: reqwest::Client,
-    /// The session's URL, such as `http://127.0.0.1:9515/session/abc`.
-    session: String,
-}
-
-impl Browser {
-    /// Opens headless Chromium with a fresh profile in `profile_dir`.
-    async fn open(driver: &Driver, profile_dir: &std::path::Path) -> Browser {
-        let args = [
-            "--headless".to_string(),
-            "--no-sandbox".to_string(),
-            "--disable-gpu".to_string(),
-            "--disable-quic".to_string(),
-            "--no-first-run".to_string(),
-            "--disable-background-networking".to_string(),
-            "--disable-component-update".to_string(),
-            "--disable-sync".to_string(),
-            "--window-size=1280,900".to_string(),
-            format!("--user-data-dir={}", profile_dir.display()),
-        ];
-        let capabilities = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "chrome",
-                    "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
-                }
-            }
-        });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("failed to build the HTTP client");
-        let response = http
-            .post(format!("{}/session", driver.url))
-            .json(&capabilities)
-            .send()
-            .await
-            .expect("failed to ask chromedriver for a session");
-        let body: Value = response
-            .json()
-            .await
-            .expect("chromedriver sent invalid JSON");
-        let id = body["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("chromedriver did not open a session: {body}"));
-        Browser {
-            http,
-            session: format!("{}/session/{id}", driver.url),
-        }
-    }
-
-    /// Sends one WebDriver command and returns its `value`, or the error it reported.
-    async fn command(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Value,
-    ) -> Result<Value, String> {
-        let url = format!("{}{path}", self.session);
-        let mut request = self.http.request(method.clone(), &url);
-        if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| format!("{method} {path} failed: {error}"))?;
-        let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|error| format!("{method} {path} returned invalid JSON: {error}"))?;
-        if status.is_success() {
-            Ok(body["value"].clone())
-        } else {
-            Err(format!(
-                "{method} {path} returned {status}: {}",
-                body["value"]
-            ))
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.command(reqwest::Method::POST, path, body)
-            .await
-            .unwrap_or_else(|error| panic!("{error}"))
-    }
-
-    async fn goto(&self, url: &str) {
-        self.post("/url", json!({ "url": url })).await;
-    }
-
-    async fn refresh(&self) {
-        self.post("/refresh", json!({})).await;
-    }
-
-    /// Returns the first element that matches `css`, if any.
-    async fn find(&self, css: &str) -> Option<String> {
-        let body = json!({ "using": "css selector", "value": css });
-        let found = self
-            .command(reqwest::Method::POST, "/element", body)
-            .await
-            .ok()?;
-        found[ELEMENT_KEY].as_str().map(str::to_string)
-    }
-
-    /// Waits until an element matches `css` and returns it.
-    async fn wait_for(&self, css: &str) -> String {
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            if let Some(element) = self.find(css).await {
-                return element;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no element matches `{css}` after {} s",
-                UI_TIMEOUT.as_secs()
-            );
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
-    }
-
-    /// Waits until nothing matches `css`.
-    async fn wait_for_none(&self, css: &str) {
-        let deadline = Instant::now() + UI_TIMEOUT;
-        while self.find(css).await.is_some() {
-            assert!(
-                Instant::now() < deadline,
-                "`{css}` still matches after {} s",
-                UI_TIMEOUT.as_secs()
-            );
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
-    }
-
-    async fn click(&self, css: &str) {
-        let element = self.wait_for(css).await;
-        self.post(&format!("/element/{element}/click"), json!({}))
-            .await;
-    }
-
-    /// Types `text` into the element matching `css`, as key presses.
-    async fn type_text(&self, css: &str, text: &str) {
-        let element = self.wait_for(css).await;
-        self.post(
-            &format!("/element/{element}/value"),
-            json!({ "text": text }),
-        )
-        .await;
-    }
-
-    /// Empties a text field with Backspace presses, so that the page gets `input` events.
-    async fn erase(&self, css: &str) {
-        let length = self
-            .script(&format!("return {}.value.length;", by_id(css)), json!([]))
-            .await;
-        let length = length.as_u64().unwrap_or(0) as usize;
-        self.type_text(css, &BACKSPACE.repeat(length)).await;
-    }
-
-    async fn text(&self, css: &str) -> String {
-        let element = self.wait_for(css).await;
-        let value = self
-            .command(
-                reqwest::Method::GET,
-                &format!("/element/{element}/text"),
-                Value::Null,
-            )
-            .await;
-        value
-            .unwrap_or_else(|error| panic!("{error}"))
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    /// Waits until the text of the element matching `css` contains `expected`, and returns it.
-    async fn wait_for_text(&self, css: &str, expected: &str) -> String {
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            let text = self.text(css).await;
-            if text.contains(expected) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "`{css}` shows {text:?}, which lacks {expected:?}, after {} s",
-                UI_TIMEOUT.as_secs()
-            );
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
-    }
-
-    /// Runs `script` in the page, with `args` as `arguments`, and returns what it returns.
-    async fn script(&self, script: &str, args: Value) -> Value {
-        self.post("/execute/sync", json!({ "script": script, "args": args }))
-            .await
-    }
-
-    async fn accept_alert(&self) {
-        self.post("/alert/accept", json!({})).await;
-    }
-
-    async fn dismiss_alert(&self) {
-        self.post("/alert/dismiss", json!({})).await;
-    }
-
-    /// Saves a screenshot as `path`, for a failed test's reader.
-    async fn save_screenshot(&self, path: &std::path::Path) -> Result<(), String> {
-        let value = self
-            .command(reqwest::Method::GET, "/screenshot", Value::Null)
-            .await?;
-        let png = decode_base64(value.as_str().unwrap_or_default())?;
-        std::fs::create_dir_all(path.parent().expect("a screenshot path has a parent"))
-            .map_err(|error| error.to_string())?;
-        std::fs::write(path, png).map_err(|error| error.to_string())
-    }
-
-    async fn close(&self) {
-        let _ = self.command(reqwest::Method::DELETE, "", Value::Null).await;
-    }
-}
-
-/// Returns a JavaScript expression for the element of an `#id` selector.
-fn by_id(css: &str) -> String {
-    let id = css.strip_prefix('#').expect("an id selector");
-    format!("document.getElementById({})", json!(id))
-}
-
-/// Decodes standard base64 with padding, as WebDriver sends screenshots.
-fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::with_capacity(text.len() / 4 * 3);
-    let mut buffer = 0u32;
-    let mut bits = 0;
-    for c in text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return Err(format!("invalid base64 byte {c:#04x}")),
-        };
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((buffer >> bits) as u8);
-        }
-    }
-    Ok(bytes)
-}
 
 // ---------------------------------------------------------------------------------------------
 // The editor's state, as the test reads it
@@ -467,39 +93,40 @@ fn expected_editor(typed: &str, host_start: usize, values: &[(&str, &str)]) -> E
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_page_previews_saves_and_lists() {
-    let Some(dist) = browser_prerequisites() else {
+    let Some(harness) = Harness::start(ServerConfig::default()).await else {
         return;
     };
-    let server = Server::start_with(ServerConfig {
-        web_dir: Some(dist),
-        ..ServerConfig::default()
-    });
+    let url = harness.server.url().to_string();
+    let token = harness.server.admin_token().to_string();
     let receiver = Receiver::start();
-    let driver = Driver::start().await;
-    let profile = tempfile::Builder::new()
-        .prefix("callout-chromium-")
-        .tempdir()
-        .expect("failed to create a browser profile directory");
-    let browser = Browser::open(&driver, profile.path()).await;
+    let steps = steps(harness.browser.clone(), url, token, receiver);
+    harness.run("admin_page", steps).await;
+}
 
-    // The steps run in their own task so that the browser is closed, and a screenshot and
-    // the server's output kept, even when one of them panics.
-    let url = server.url().to_string();
-    let token = server.admin_token().to_string();
-    let outcome = tokio::spawn(steps(browser.clone(), url, token, receiver)).await;
-    if outcome.is_err() {
-        eprintln!("the server's output:\n{}", server.output().join("\n"));
-        let path = workspace_root().join("tests/screenshots/admin_page.png");
-        match browser.save_screenshot(&path).await {
-            Ok(()) => eprintln!("screenshot of the failed page: {}", path.display()),
-            Err(error) => eprintln!("failed to save a screenshot of the failed page: {error}"),
-        }
-    }
-    browser.close().await;
-    drop(driver);
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editor_highlights_completes_and_fires() {
+    let Some(harness) = Harness::start(ServerConfig::default()).await else {
+        return;
+    };
+    let url = harness.server.url().to_string();
+    let token = harness.server.admin_token().to_string();
+    let steps = editor_steps(harness.browser.clone(), url, token);
+    harness.run("editor", steps).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_is_url_sent_byte_for_byte() {
+    let Some(harness) = Harness::start(ServerConfig::default()).await else {
+        return;
+    };
+    // A client and an agent whose names need encoding: a space, `&` and letters beyond ASCII.
+    let client = harness.server.add_client("Café & Co");
+    let mut agent = NewAgent::new(client.id, "zoe");
+    agent.name = Some("Zoë Ortiz & Søn".to_string());
+    let agent = harness.server.add_agent(&agent);
+    let url = harness.server.url().to_string();
+    let steps = byte_for_byte_steps(harness.browser.clone(), url, agent.token);
+    harness.run("byte_for_byte", steps).await;
 }
 
 async fn steps(browser: Browser, base_url: String, token: String, receiver: Receiver) {
@@ -527,6 +154,7 @@ async fn steps(browser: Browser, base_url: String, token: String, receiver: Rece
         failure.contains("sign in again"),
         "the sign-in failure says what to do: {failure:?}"
     );
+    browser.screenshots("sign-in-rejected").await;
 
     browser.erase("#token").await;
     browser.type_text("#token", &token).await;
@@ -662,6 +290,7 @@ async fn steps(browser: Browser, base_url: String, token: String, receiver: Rece
         row_text.contains("callinglist"),
         "the row shows the target: {row_text:?}"
     );
+    browser.screenshots("hooks").await;
 
     // Editing opens the hook as saved.
     browser.click(&format!("{row} .edit")).await;
@@ -705,6 +334,7 @@ async fn steps(browser: Browser, base_url: String, token: String, receiver: Rece
         text.contains("callinglist/import"),
         "the row shows the event: {text:?}"
     );
+    browser.screenshots("deliveries").await;
     let hook_cell = browser.text(&format!("{delivery_row} .hook-id")).await;
     assert_eq!(hook_cell, hook.id.to_string());
     browser
@@ -758,4 +388,415 @@ async fn steps(browser: Browser, base_url: String, token: String, receiver: Rece
         .script("return localStorage.getItem('callout.token');", json!([]))
         .await;
     assert_eq!(stored, Value::Null, "signing out removes the token");
+}
+
+/// Returns the texts of the elements matching `css`, in document order.
+async fn texts(browser: &Browser, css: &str) -> Vec<String> {
+    let script =
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent);";
+    let found = browser.script(script, json!([css])).await;
+    found
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| item.as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Puts the URL field's cursor at UTF-16 offset `at`.
+async fn place_cursor(browser: &Browser, at: usize) {
+    let script = "const f = document.getElementById('hook-url'); f.focus(); \
+                  f.setSelectionRange(arguments[0], arguments[0]);";
+    browser.script(script, json!([at])).await;
+}
+
+async fn editor_steps(browser: Browser, base_url: String, token: String) {
+    browser::sign_in(&browser, &base_url, &token).await;
+    browser.click("#new-hook").await;
+    browser.wait_for("#hook-url").await;
+
+    // Tags are highlighted and errors underlined in the field itself, with the message beside.
+    let url = "https://example.com/{agent.id}?x={agent.nosuch}";
+    browser.type_text("#hook-url", url).await;
+    browser
+        .wait_for_text("#url-errors li[data-kind='TagUnknown']", "agent.nosuch")
+        .await;
+    let mirror_text = browser
+        .script(
+            "return document.querySelector('.url-mirror').textContent;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        mirror_text,
+        json!(format!("{url} ")),
+        "the mirror shows the field's text"
+    );
+    let tags = texts(&browser, ".url-mirror .tag").await.concat();
+    assert!(
+        tags.contains("{agent.id}"),
+        "the known tag is highlighted: {tags:?}"
+    );
+    let errors = texts(&browser, ".url-mirror .error").await.concat();
+    assert_eq!(errors, "agent.nosuch", "only the unknown tag is underlined");
+    let described = browser
+        .script(
+            "return document.getElementById('hook-url').getAttribute('aria-describedby');",
+            json!([]),
+        )
+        .await;
+    assert!(
+        described
+            .as_str()
+            .unwrap_or_default()
+            .contains("url-errors"),
+        "the field points at its errors: {described}"
+    );
+
+    // Warnings are listed apart from errors, and marked in the field.
+    browser.erase("#hook-url").await;
+    browser
+        .type_text("#hook-url", "https://example.com/ü/{agent.id}")
+        .await;
+    browser
+        .wait_for("#url-warnings li[data-kind='LiteralEncoded']")
+        .await;
+    browser.wait_for_none("#url-errors li").await;
+    let warned = texts(&browser, ".url-mirror .warning").await.concat();
+    assert!(
+        warned.contains('ü'),
+        "the warned literal is marked: {warned:?}"
+    );
+    browser.wait_for_text("#preview", "%C3%BC").await;
+
+    // The palette lists the tags of the chosen target and event, with descriptions.
+    browser
+        .wait_for("#tag-palette button[data-tag='calling_list.id']")
+        .await;
+    assert!(
+        browser
+            .find("#tag-palette button[data-tag='campaign.id']")
+            .await
+            .is_none(),
+        "a calling list hook has no campaign tags"
+    );
+    let palette = browser.text("#tag-palette").await;
+    assert!(
+        palette.contains("Id of the calling list"),
+        "tags have descriptions: {palette:?}"
+    );
+    browser
+        .click("#hook-target option[value='campaigns']")
+        .await;
+    browser
+        .wait_for("#tag-palette button[data-tag='campaign.copy_of']")
+        .await;
+    browser.click("#hook-event option[value='delete']").await;
+    browser
+        .wait_for_none("#tag-palette button[data-tag='campaign.copy_of']")
+        .await;
+    browser
+        .click("#hook-target option[value='callinglist']")
+        .await;
+    browser
+        .wait_for("#tag-palette button[data-tag='calling_list.id']")
+        .await;
+
+    // A palette button inserts its tag at the cursor.
+    browser.erase("#hook-url").await;
+    browser
+        .type_text("#hook-url", "https://example.com/?id=&a=")
+        .await;
+    place_cursor(&browser, "https://example.com/?id=".len()).await;
+    browser
+        .click("#tag-palette button[data-tag='calling_list.id']")
+        .await;
+    assert_eq!(
+        browser.value("#hook-url").await,
+        "https://example.com/?id={calling_list.id}&a="
+    );
+    let cursor = browser
+        .script(
+            "return document.getElementById('hook-url').selectionStart;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        cursor,
+        json!("https://example.com/?id={calling_list.id}".len()),
+        "the cursor lands after the inserted tag"
+    );
+    browser.type_text("#hook-url", "").await;
+    place_cursor(
+        &browser,
+        "https://example.com/?id={calling_list.id}&a=".len(),
+    )
+    .await;
+    browser
+        .click("#tag-palette button[data-tag='agent.id']")
+        .await;
+    assert_eq!(
+        browser.value("#hook-url").await,
+        "https://example.com/?id={calling_list.id}&a={agent.id}"
+    );
+
+    // After `{` the tags complete from the keyboard: arrows move, Enter takes, Escape closes.
+    browser.erase("#hook-url").await;
+    browser
+        .type_text("#hook-url", "https://example.com/{ag")
+        .await;
+    browser.wait_for("#tag-completion").await;
+    let options = texts(&browser, "#tag-completion li code").await;
+    assert_eq!(
+        options.first().map(String::as_str),
+        Some("agent.id"),
+        "options: {options:?}"
+    );
+    assert!(
+        options.iter().all(|name| name.contains("ag")),
+        "options: {options:?}"
+    );
+    browser
+        .wait_for("#completion-0[aria-selected='true']")
+        .await;
+    browser.type_text("#hook-url", ARROW_DOWN).await;
+    browser
+        .wait_for("#completion-1[aria-selected='true']")
+        .await;
+    browser.type_text("#hook-url", ARROW_DOWN).await;
+    browser
+        .wait_for("#completion-2[aria-selected='true']")
+        .await;
+    browser.type_text("#hook-url", ARROW_UP).await;
+    browser
+        .wait_for("#completion-1[aria-selected='true']")
+        .await;
+    let chosen = browser.text("#completion-1 code").await;
+    let active = browser
+        .script(
+            "return document.getElementById('hook-url').getAttribute('aria-activedescendant');",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        active,
+        json!("completion-1"),
+        "the field names the active option"
+    );
+    browser.type_text("#hook-url", ENTER).await;
+    browser.wait_for_none("#tag-completion").await;
+    assert_eq!(
+        browser.value("#hook-url").await,
+        format!("https://example.com/{{{chosen}}}"),
+        "Enter takes the chosen tag and closes the expression"
+    );
+    browser.type_text("#hook-url", "?x={cl").await;
+    browser
+        .wait_for("#tag-completion li[data-tag='client.id']")
+        .await;
+    browser.type_text("#hook-url", ESCAPE).await;
+    browser.wait_for_none("#tag-completion").await;
+    assert_eq!(
+        browser.value("#hook-url").await,
+        format!("https://example.com/{{{chosen}}}?x={{cl"),
+        "Escape leaves the text as typed"
+    );
+    browser.type_text("#hook-url", "i").await;
+    browser
+        .wait_for("#tag-completion li[data-tag='client.id']")
+        .await;
+    browser.type_text("#hook-url", TAB).await;
+    browser.wait_for_none("#tag-completion").await;
+    assert_eq!(
+        browser.value("#hook-url").await,
+        format!("https://example.com/{{{chosen}}}?x={{client.id}}"),
+        "Tab takes the first option"
+    );
+    browser.wait_for_none("#url-errors li").await;
+
+    // The preview marks the bytes of each expression; the sample values can be changed.
+    let receiver = Receiver::start();
+    let template = format!(
+        "{}/p?c={{client.id}}&l={{calling_list.id}}{{&agent.email}}",
+        receiver.url()
+    );
+    browser.erase("#hook-url").await;
+    browser.type_text("#hook-url", &template).await;
+    let list_mark = "#preview mark[data-expression='{calling_list.id}']";
+    browser.wait_for_text(list_mark, "1234").await;
+    browser.click(".samples summary").await;
+    browser.erase("#sample-calling_list-id").await;
+    browser.type_text("#sample-calling_list-id", "77").await;
+    browser.wait_for_text(list_mark, "77").await;
+    let email_mark = "#preview mark[data-expression='{&agent.email}']";
+    assert_eq!(
+        browser.text(email_mark).await,
+        "",
+        "the admin agent has no email"
+    );
+    browser.click("#sample-agent-email-undefined").await;
+    browser
+        .type_text("#sample-agent-email", "a+b@example.com")
+        .await;
+    browser
+        .wait_for_text(email_mark, "&agent.email=a%2Bb%40example.com")
+        .await;
+    let preview = browser.text("#preview").await;
+    let marked = texts(&browser, "#preview > *").await.concat();
+    assert_eq!(
+        marked, preview,
+        "the marked parts make up the whole preview"
+    );
+    let legend = browser.text("#preview-parts").await;
+    assert!(
+        legend.contains("{calling_list.id} gives 77"),
+        "the parts are listed: {legend:?}"
+    );
+
+    browser.click("#copy-preview").await;
+    browser
+        .wait_for_text("#copy-preview-status", "Copied.")
+        .await;
+
+    // Test-fire sends the draft with these values and shows the whole exchange.
+    browser.click("#test-fire").await;
+    let summary = browser
+        .wait_for_text("#test-result .attempt-summary", "responded 200")
+        .await;
+    assert!(summary.starts_with("Succeeded"), "summary: {summary:?}");
+    let requests = receiver.wait_for_requests("/p", 1).await;
+    assert_eq!(
+        format!("{}{}", receiver.url(), requests[0].path_and_query),
+        preview,
+        "the test call-out used the preview's URL"
+    );
+    let address = browser.text("#test-result .attempt-address").await;
+    assert_eq!(address, format!("127.0.0.1:{}", receiver.port()));
+    let headers = browser.text("#test-result .response-headers").await;
+    assert!(
+        headers.to_lowercase().contains("content-length"),
+        "headers: {headers:?}"
+    );
+    assert_eq!(browser.text("#test-result .response-body").await, "ok");
+    let timings = browser.text("#test-result .attempt-timings").await;
+    assert!(
+        timings.contains("total"),
+        "the time taken is shown: {timings:?}"
+    );
+    browser.screenshots("editor").await;
+
+    // A refused address gives the reason, and nothing is dialled.
+    browser.erase("#hook-url").await;
+    browser
+        .type_text("#hook-url", "http://0.0.0.0:9/{agent.id}")
+        .await;
+    browser.wait_for_text("#preview", "http://0.0.0.0:9/").await;
+    browser.click("#test-fire").await;
+    let summary = browser
+        .wait_for_text("#test-result .attempt-summary", "address refused")
+        .await;
+    assert!(
+        summary.contains("unspecified"),
+        "the reason is given: {summary:?}"
+    );
+    assert!(
+        browser
+            .text("#test-result .attempt-address")
+            .await
+            .starts_with("none"),
+        "no address was dialled"
+    );
+    browser.screenshots("editor-refused").await;
+}
+
+async fn byte_for_byte_steps(browser: Browser, base_url: String, token: String) {
+    let receiver = Receiver::start();
+    browser::sign_in(&browser, &base_url, &token).await;
+
+    // The hook is made in the page, and fired by importing a list in the page.
+    let template = format!(
+        "{}/real/{{client.name}}?agent={{agent.name}}&list={{calling_list.id}}{{&agent.username,client.id}}",
+        receiver.url()
+    );
+    browser.click("#new-hook").await;
+    browser.type_text("#hook-url", &template).await;
+    browser.wait_for("#preview[data-valid='true']").await;
+    browser.click("#hook-save").await;
+    browser.wait_for_text("#hooks-notice", "Saved hook").await;
+
+    let csv = tempfile::Builder::new()
+        .prefix("contacts-")
+        .suffix(".csv")
+        .tempfile()
+        .expect("failed to create a CSV file");
+    std::fs::write(csv.path(), "Name;Phone\nÅsa;555-0100\n").expect("failed to write the CSV file");
+    browser.click("#nav-lists").await;
+    browser.type_text("#import-name", "Byte test").await;
+    browser.choose_file("#import-file", csv.path()).await;
+    browser.click("#import-submit").await;
+    let notice = browser
+        .wait_for_text("#lists-notice", "Imported 1 row")
+        .await;
+    let list_id: i64 = notice
+        .split("calling list ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("the notice names the list: {notice:?}"));
+    let requests = receiver
+        .wait_for_requests("/real/Caf%C3%A9%20%26%20Co", 1)
+        .await;
+    let received = format!("{}{}", receiver.url(), requests[0].path_and_query);
+
+    // The editor's preview, with the list's id as the sample, is the URL that was called.
+    browser.click("#nav-hooks").await;
+    browser.click("#hooks .hook-row .edit").await;
+    browser.wait_for("#preview[data-valid='true']").await;
+    browser.click(".samples summary").await;
+    browser.erase("#sample-calling_list-id").await;
+    browser
+        .type_text("#sample-calling_list-id", &list_id.to_string())
+        .await;
+    browser
+        .wait_for_text(
+            "#preview mark[data-expression='{calling_list.id}']",
+            &list_id.to_string(),
+        )
+        .await;
+    let preview = browser.text("#preview").await;
+    let content = browser
+        .script(
+            "return document.getElementById('preview').textContent;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        content,
+        json!(preview),
+        "the shown text is the element's text"
+    );
+    assert_eq!(preview, received, "the preview is the URL the receiver got");
+    for encoded in [
+        "Zo%C3%AB%20Ortiz%20%26%20S%C3%B8n",
+        "Caf%C3%A9%20%26%20Co",
+        "&agent.username=zoe",
+    ] {
+        assert!(preview.contains(encoded), "{encoded} is in {preview}");
+    }
+
+    // A test call-out from the same editor sends the same bytes.
+    browser.click("#test-fire").await;
+    browser
+        .wait_for_text("#test-result .attempt-summary", "responded 200")
+        .await;
+    let requests = receiver
+        .wait_for_requests("/real/Caf%C3%A9%20%26%20Co", 2)
+        .await;
+    assert_eq!(
+        format!("{}{}", receiver.url(), requests[1].path_and_query),
+        preview
+    );
 }

@@ -1,14 +1,34 @@
 //! The typed client of Callout's JSON API, as `docs/api.md` describes it.
 //!
 //! Every call sends the agent's API token as a bearer token. Every failure becomes an
-//! [`ApiError`], whose `Display` is a sentence the page shows as it is.
+//! [`ApiError`], whose `Display` is a sentence the page shows as it is. A 401 also calls the
+//! handler set with [`on_unauthorized`], so that a token rejected at any time ends the session.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+thread_local! {
+    static UNAUTHORIZED_HANDLER: RefCell<Option<Rc<dyn Fn()>>> = RefCell::new(None);
+}
+
+/// Sets the function called whenever the server rejects the token with 401.
+pub fn on_unauthorized(handler: impl Fn() + 'static) {
+    UNAUTHORIZED_HANDLER.with(|slot| *slot.borrow_mut() = Some(Rc::new(handler)));
+}
+
+/// Calls the handler set with [`on_unauthorized`], if any.
+pub fn report_unauthorized() {
+    let handler = UNAUTHORIZED_HANDLER.with(|slot| slot.borrow().clone());
+    if let Some(handler) = handler {
+        handler();
+    }
+}
 
 /// The agent who signed in, with the tag values its hooks are rendered with.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -91,6 +111,27 @@ pub struct Hook {
     /// The reason Callout disabled the hook, such as a receiver that responded 410 Gone.
     #[serde(default)]
     pub disabled_reason: Option<String>,
+    /// Whether call-outs carry a `webhook-signature` header.
+    #[serde(default)]
+    pub signed: bool,
+    /// The latest delivery and the outcomes of the last 7 days, in the list only.
+    #[serde(default)]
+    pub activity: Option<Activity>,
+}
+
+/// Recent deliveries of a hook.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct Activity {
+    /// Status of the latest delivery.
+    pub last_status: Option<String>,
+    /// When the latest delivery ended, or was created when it is still pending.
+    pub last_at: Option<String>,
+    /// Deliveries of the last 7 days that succeeded.
+    pub succeeded: i64,
+    /// Deliveries of the last 7 days that failed for good.
+    pub failed: i64,
+    /// `succeeded / (succeeded + failed)`, or `None` while no delivery has ended.
+    pub success_rate: Option<f64>,
 }
 
 /// Returns the method of hooks that do not name one.
@@ -112,6 +153,9 @@ pub struct HookInput {
     pub method: String,
     /// Whether the hook fires.
     pub enabled: bool,
+    /// On create only: whether the server generates a signing secret. `PUT` rejects the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed: Option<bool>,
 }
 
 impl From<&Hook> for HookInput {
@@ -122,6 +166,7 @@ impl From<&Hook> for HookInput {
             event: hook.event.clone(),
             method: hook.method.clone(),
             enabled: hook.enabled,
+            signed: None,
         }
     }
 }
@@ -135,6 +180,18 @@ pub struct SavedHook {
     /// Valid but risky parts of the template.
     #[serde(default)]
     pub warnings: Vec<Problem>,
+    /// The signing secret of a hook just created as signed. The server shows it only once.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// A new signing secret of a hook.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct SecretRotation {
+    /// The secret, shown only in this response.
+    pub secret: String,
+    /// Until when call-outs are also signed with the secret it replaced, if there was one.
+    pub previous_valid_until: Option<String>,
 }
 
 /// An error or a warning about a hook, with its place in the field it points into.
@@ -167,8 +224,101 @@ fn url_field() -> String {
     "url".to_string()
 }
 
+/// A draft or saved hook to call once, through `POST /api/hooks/test`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestFire {
+    /// A saved hook whose secret signs the call; the other fields replace its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook_id: Option<i64>,
+    /// URL template.
+    pub url: String,
+    /// Target name.
+    pub target: String,
+    /// Event name.
+    pub event: String,
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Tag values to render with. `None` makes a tag undefined.
+    pub values: BTreeMap<String, Option<String>>,
+}
+
+/// Time spent in each step of an attempt, in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct Timings {
+    /// Resolving the host; none for an IP address.
+    pub dns_ms: Option<f64>,
+    /// Until the TCP connection was open.
+    pub connect_ms: Option<f64>,
+    /// Until the TLS handshake was done, for https.
+    pub tls_ms: Option<f64>,
+    /// Until the status line and headers arrived.
+    pub first_byte_ms: Option<f64>,
+    /// The whole exchange.
+    pub total_ms: f64,
+}
+
+/// The full record of one attempt of a call-out.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Attempt {
+    /// The attempt's number, from 1. A test-fire has none.
+    #[serde(default)]
+    pub attempt: Option<i64>,
+    /// HTTP method.
+    pub method: String,
+    /// The URL called, passwords masked.
+    pub url: String,
+    /// The IP address and port dialled, when a connection was tried.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The headers sent, secrets masked.
+    #[serde(default)]
+    pub request_headers: Vec<(String, String)>,
+    /// The receiver's HTTP status.
+    pub response_status: Option<i64>,
+    /// The response headers.
+    #[serde(default)]
+    pub response_headers: Vec<(String, String)>,
+    /// The start of the body: text, or base64 when `response_body_utf8` is false.
+    #[serde(default)]
+    pub response_body: Option<String>,
+    /// Whether `response_body` is text.
+    #[serde(default = "utf8_by_default")]
+    pub response_body_utf8: bool,
+    /// Whether the body went on past what was kept.
+    #[serde(default)]
+    pub response_body_truncated: bool,
+    /// The class of failure, such as `timeout` or `address_refused`.
+    pub error_class: Option<String>,
+    /// The reason the attempt failed, if it did.
+    pub error: Option<String>,
+    /// Time spent in each step.
+    pub timings: Timings,
+    /// When the attempt started, in the attempt log.
+    #[serde(default)]
+    pub started_at: Option<String>,
+    /// When the next attempt is due, after a failure that is retried.
+    #[serde(default)]
+    pub next_attempt_at: Option<String>,
+}
+
+fn utf8_by_default() -> bool {
+    true
+}
+
+/// The response to a test-fire: the attempt, the values used and whether it succeeded.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct TestFireResult {
+    /// The attempt's full record.
+    #[serde(flatten)]
+    pub attempt: Attempt,
+    /// The values the URL was rendered with.
+    pub values: BTreeMap<String, String>,
+    /// Whether the receiver responded with a 2xx status.
+    pub succeeded: bool,
+}
+
 /// The status of a delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     /// Not yet succeeded, with attempts left.
@@ -202,6 +352,9 @@ pub struct Delivery {
     pub target: String,
     /// Event name.
     pub event: String,
+    /// The id of the object the event is about, such as the calling list.
+    #[serde(default)]
+    pub object_id: Option<i64>,
     /// Whether the call-out is done, and how it ended.
     pub status: DeliveryStatus,
     /// Attempts made so far.
@@ -219,17 +372,125 @@ pub struct Delivery {
     pub error: Option<String>,
     /// When the event happened, RFC 3339 in UTC.
     pub created_at: String,
+    /// When the delivery ended, if it has.
+    #[serde(default)]
+    pub completed_at: Option<String>,
+    /// When the next attempt is due, for a pending delivery.
+    #[serde(default)]
+    pub next_attempt_at: Option<String>,
+    /// The `webhook-id` header of every attempt.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// Every attempt, in the response for one delivery only.
+    #[serde(default)]
+    pub attempts_log: Option<Vec<Attempt>>,
+}
+
+/// The filters of the deliveries list. Empty fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeliveryFilter {
+    /// Only this hook's deliveries.
+    pub hook_id: Option<i64>,
+    /// Only deliveries with this status.
+    pub status: Option<String>,
+    /// Only deliveries of this target.
+    pub target: Option<String>,
+    /// Only deliveries of this event.
+    pub event: Option<String>,
+    /// Only deliveries created at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Only deliveries created before this RFC 3339 time.
+    pub until: Option<String>,
+}
+
+impl DeliveryFilter {
+    /// Returns the query string, with a leading `?` unless it is empty.
+    pub fn query(&self) -> String {
+        let hook_id = self.hook_id.map(|id| id.to_string());
+        let pairs = [
+            ("hook_id", hook_id.as_ref()),
+            ("status", self.status.as_ref()),
+            ("target", self.target.as_ref()),
+            ("event", self.event.as_ref()),
+            ("since", self.since.as_ref()),
+            ("until", self.until.as_ref()),
+        ];
+        let encoded: Vec<String> = pairs
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|value| format!("{name}={}", encode(value))))
+            .collect();
+        if encoded.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", encoded.join("&"))
+        }
+    }
+}
+
+/// Deliveries created in one hour, by outcome.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct HourStats {
+    /// Start of the hour, RFC 3339 in UTC.
+    pub hour: String,
+    /// Deliveries that succeeded.
+    pub succeeded: i64,
+    /// Deliveries that failed for good.
+    pub failed: i64,
+    /// Deliveries still pending.
+    pub pending: i64,
+    /// Mean time of their latest attempts, in milliseconds.
+    pub mean_duration_ms: Option<f64>,
+}
+
+/// A calling list: contacts that dialers work through.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct CallingList {
+    /// List id.
+    pub id: i64,
+    /// List name.
+    pub name: String,
+    /// The header row of the file it was imported from.
+    pub columns: Vec<String>,
+    /// Number of contacts.
+    pub contacts: i64,
+    /// When it was imported, RFC 3339 in UTC.
+    pub created_at: String,
+    /// Rows taken from the file just sent, on import and add only.
+    #[serde(default)]
+    pub added: Option<i64>,
+}
+
+/// A campaign.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Campaign {
+    /// Campaign id.
+    pub id: i64,
+    /// Campaign name.
+    pub name: String,
+    /// The campaign this one was copied from, if any.
+    pub copy_of: Option<i64>,
+    /// When it was created, RFC 3339 in UTC.
+    pub created_at: String,
+}
+
+#[derive(Serialize)]
+struct NewCampaign<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copy_of: Option<i64>,
 }
 
 /// The error body the server sends with every failed call.
 #[derive(Deserialize)]
-struct ErrorBody {
-    code: String,
-    detail: String,
+pub(crate) struct ErrorBody {
+    pub(crate) code: String,
+    pub(crate) detail: String,
     #[serde(default)]
-    errors: Vec<Problem>,
+    pub(crate) errors: Vec<Problem>,
     #[serde(default)]
-    warnings: Vec<Problem>,
+    pub(crate) warnings: Vec<Problem>,
+    #[serde(default)]
+    pub(crate) line: Option<u64>,
 }
 
 /// A failed call.
@@ -243,6 +504,13 @@ pub enum ApiError {
         errors: Vec<Problem>,
         /// Risky parts, which alone would not stop it.
         warnings: Vec<Problem>,
+    },
+    /// The server rejected a CSV file (422 `csv_invalid`) at this line.
+    CsvInvalid {
+        /// The line of the file, from 1.
+        line: u64,
+        /// The reason the server gives.
+        detail: String,
     },
     /// Any other error status, with the server's code and detail.
     Status {
@@ -259,6 +527,44 @@ pub enum ApiError {
     Decode(String),
 }
 
+impl ApiError {
+    /// Builds the error for a status that is not a success, from the response body's text.
+    pub(crate) fn from_status(status: u16, text: &str, status_text: String) -> ApiError {
+        if status == 401 {
+            return ApiError::Unauthorized;
+        }
+        match serde_json::from_str::<ErrorBody>(text) {
+            Ok(body) if body.code == "hook_invalid" => ApiError::HookInvalid {
+                errors: body.errors,
+                warnings: body.warnings,
+            },
+            Ok(ErrorBody {
+                code,
+                detail,
+                line: Some(line),
+                ..
+            }) if code == "csv_invalid" => ApiError::CsvInvalid { line, detail },
+            Ok(body) => ApiError::Status {
+                status,
+                code: body.code,
+                detail: body.detail,
+            },
+            Err(_) => {
+                let detail = if text.trim().is_empty() {
+                    status_text
+                } else {
+                    text.to_string()
+                };
+                ApiError::Status {
+                    status,
+                    code: String::new(),
+                    detail,
+                }
+            }
+        }
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -272,6 +578,11 @@ impl fmt::Display for ApiError {
                     errors.len()
                 )
             }
+            ApiError::CsvInvalid { line, detail } => write!(
+                f,
+                "The server rejected the file at line {line}: {detail}. Nothing of it was \
+                 stored; fix the line and send the file again."
+            ),
             ApiError::Status {
                 status,
                 code,
@@ -300,6 +611,11 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// Percent-encodes `value` for a query string or a path segment.
+pub fn encode(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
+}
+
 /// A client of the API that signs every call with one agent's token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Api {
@@ -314,6 +630,11 @@ impl Api {
         }
     }
 
+    /// Returns the `Authorization` header value of every call.
+    pub fn authorization(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
     /// Fetches the signed-in agent and its tag values.
     pub async fn me(&self) -> Result<Me, ApiError> {
         self.json(Request::get("/api/me")).await
@@ -324,56 +645,128 @@ impl Api {
         self.json(Request::get("/api/catalogue")).await
     }
 
-    /// Fetches the client's hooks, oldest first.
+    /// Fetches the client's hooks, oldest first, with their recent activity.
     pub async fn hooks(&self) -> Result<Vec<Hook>, ApiError> {
         self.json(Request::get("/api/hooks")).await
     }
 
     /// Creates a hook.
     pub async fn create_hook(&self, input: &HookInput) -> Result<SavedHook, ApiError> {
-        let request = self
-            .sign(Request::post("/api/hooks"))
-            .json(input)
-            .map_err(encode_error)?;
-        decode(send(request).await?).await
+        self.send_json(Request::post("/api/hooks"), input).await
     }
 
     /// Replaces the hook `id` with `input`.
     pub async fn update_hook(&self, id: i64, input: &HookInput) -> Result<SavedHook, ApiError> {
-        let path = format!("/api/hooks/{id}");
-        let request = self
-            .sign(Request::put(&path))
-            .json(input)
-            .map_err(encode_error)?;
-        decode(send(request).await?).await
+        let input = HookInput {
+            signed: None,
+            ..input.clone()
+        };
+        self.send_json(Request::put(&format!("/api/hooks/{id}")), &input)
+            .await
     }
 
     /// Deletes the hook `id`.
     pub async fn delete_hook(&self, id: i64) -> Result<(), ApiError> {
-        let path = format!("/api/hooks/{id}");
-        let request = self
-            .sign(Request::delete(&path))
-            .build()
-            .map_err(encode_error)?;
-        send(request).await.map(|_| ())
+        self.empty(Request::delete(&format!("/api/hooks/{id}")))
+            .await
     }
 
-    /// Fetches deliveries, newest first, of one hook or of all.
-    pub async fn deliveries(&self, hook_id: Option<i64>) -> Result<Vec<Delivery>, ApiError> {
-        let path = match hook_id {
-            Some(id) => format!("/api/deliveries?hook_id={id}"),
-            None => "/api/deliveries".to_string(),
-        };
+    /// Gives the hook `id` a new signing secret.
+    pub async fn rotate_secret(&self, id: i64) -> Result<SecretRotation, ApiError> {
+        self.json(Request::post(&format!("/api/hooks/{id}/secret")))
+            .await
+    }
+
+    /// Calls a draft hook once, without storing anything.
+    pub async fn test_fire(&self, draft: &TestFire) -> Result<TestFireResult, ApiError> {
+        self.send_json(Request::post("/api/hooks/test"), draft)
+            .await
+    }
+
+    /// Fetches deliveries, newest first, that pass `filter`.
+    pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, ApiError> {
+        let path = format!("/api/deliveries{}", filter.query());
         self.json(Request::get(&path)).await
     }
 
+    /// Fetches one delivery with every attempt's record.
+    pub async fn delivery(&self, id: i64) -> Result<Delivery, ApiError> {
+        self.json(Request::get(&format!("/api/deliveries/{id}")))
+            .await
+    }
+
+    /// Attempts a delivery that has ended once more.
+    pub async fn redeliver(&self, id: i64) -> Result<Delivery, ApiError> {
+        self.json(Request::post(&format!("/api/deliveries/{id}/redeliver")))
+            .await
+    }
+
+    /// Fetches deliveries per hour for the last `hours` hours, optionally of one hook.
+    pub async fn delivery_stats(
+        &self,
+        hours: u32,
+        hook_id: Option<i64>,
+    ) -> Result<Vec<HourStats>, ApiError> {
+        let mut path = format!("/api/deliveries/stats?hours={hours}");
+        if let Some(id) = hook_id {
+            path.push_str(&format!("&hook_id={id}"));
+        }
+        self.json(Request::get(&path)).await
+    }
+
+    /// Fetches the client's calling lists.
+    pub async fn calling_lists(&self) -> Result<Vec<CallingList>, ApiError> {
+        self.json(Request::get("/api/calling-lists")).await
+    }
+
+    /// Deletes the calling list `id`.
+    pub async fn delete_calling_list(&self, id: i64) -> Result<(), ApiError> {
+        self.empty(Request::delete(&format!("/api/calling-lists/{id}")))
+            .await
+    }
+
+    /// Fetches the client's campaigns.
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, ApiError> {
+        self.json(Request::get("/api/campaigns")).await
+    }
+
+    /// Creates a campaign, as a copy of `copy_of` when it is set.
+    pub async fn create_campaign(
+        &self,
+        name: &str,
+        copy_of: Option<i64>,
+    ) -> Result<Campaign, ApiError> {
+        let body = NewCampaign { name, copy_of };
+        self.send_json(Request::post("/api/campaigns"), &body).await
+    }
+
+    /// Deletes the campaign `id`.
+    pub async fn delete_campaign(&self, id: i64) -> Result<(), ApiError> {
+        self.empty(Request::delete(&format!("/api/campaigns/{id}")))
+            .await
+    }
+
     fn sign(&self, builder: RequestBuilder) -> RequestBuilder {
-        builder.header("Authorization", &format!("Bearer {}", self.token))
+        builder.header("Authorization", &self.authorization())
     }
 
     async fn json<T: DeserializeOwned>(&self, builder: RequestBuilder) -> Result<T, ApiError> {
         let request = self.sign(builder).build().map_err(encode_error)?;
         decode(send(request).await?).await
+    }
+
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        builder: RequestBuilder,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let request = self.sign(builder).json(body).map_err(encode_error)?;
+        decode(send(request).await?).await
+    }
+
+    async fn empty(&self, builder: RequestBuilder) -> Result<(), ApiError> {
+        let request = self.sign(builder).build().map_err(encode_error)?;
+        send(request).await.map(|_| ())
     }
 }
 
@@ -392,33 +785,12 @@ async fn send(request: Request) -> Result<Response, ApiError> {
     }
 
     let status = response.status();
-    if status == 401 {
-        return Err(ApiError::Unauthorized);
-    }
     let text = response.text().await.unwrap_or_default();
-    match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(body) if body.code == "hook_invalid" => Err(ApiError::HookInvalid {
-            errors: body.errors,
-            warnings: body.warnings,
-        }),
-        Ok(body) => Err(ApiError::Status {
-            status,
-            code: body.code,
-            detail: body.detail,
-        }),
-        Err(_) => {
-            let detail = if text.trim().is_empty() {
-                response.status_text()
-            } else {
-                text
-            };
-            Err(ApiError::Status {
-                status,
-                code: String::new(),
-                detail,
-            })
-        }
+    let error = ApiError::from_status(status, &text, response.status_text());
+    if error == ApiError::Unauthorized {
+        report_unauthorized();
     }
+    Err(error)
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {

@@ -1,13 +1,21 @@
-//! The form that creates or changes a hook, with a preview of its URL on every keystroke.
+//! The form that creates or changes a hook: the URL field, a preview rendered on every
+//! keystroke, the values it is rendered with, and a test call-out.
 
+use std::collections::BTreeMap;
+
+use callout_template::{Event, Tag, Target};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{default_method, ApiError, Hook, HookInput, Problem};
-use crate::app::Session;
-use crate::check::{check_hook, Check, SAMPLE_OBJECT_VALUES};
+use crate::api::{default_method, ApiError, Hook, HookInput, Problem, TestFire};
+use crate::app::{Outcome, Session};
+use crate::check::{check_hook, sample_values, Check};
+use crate::components::hooks_list::ShownSecret;
+use crate::components::preview::{Preview, SampleValues};
 use crate::components::problem_list::ProblemList;
+use crate::components::test_fire::TestFirePanel;
+use crate::components::url_field::UrlField;
 
 /// The errors and warnings of a hook that the server rejected, with the hook as sent, since
 /// their spans point into that text.
@@ -18,8 +26,8 @@ struct Rejection {
     warnings: Vec<Problem>,
 }
 
-/// Edits `hook`, or a new hook when it is `None`. Calls `on_done` with a sentence about the
-/// saved hook, or with `None` when the person cancels.
+/// Edits `hook`, or a new hook when it is `None`. Calls `on_done` with the outcome once the
+/// hook is saved, or with an empty outcome when the person cancels.
 #[component]
 pub fn HookEditor(
     /// The signed-in agent, its API client and the catalogue.
@@ -27,7 +35,7 @@ pub fn HookEditor(
     /// The hook to change, or `None` to create one.
     hook: Option<Hook>,
     /// Called once the hook is saved, or the editor is cancelled.
-    on_done: Callback<Option<String>>,
+    on_done: Callback<Outcome>,
 ) -> impl IntoView {
     let first_target = session
         .catalogue
@@ -59,21 +67,30 @@ pub fn HookEditor(
             .unwrap_or_else(default_method),
     );
     let enabled = RwSignal::new(hook.as_ref().map(|h| h.enabled).unwrap_or(true));
+    let signed = RwSignal::new(false);
     let rejection = RwSignal::new(None::<Rejection>);
     let failure = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
 
-    let engine_catalogue =
-        callout_template::Catalogue::new(session.catalogue.agent_columns.clone());
-    let values = session.me.values.clone();
+    let engine_catalogue = StoredValue::new(callout_template::Catalogue::new(
+        session.catalogue.agent_columns.clone(),
+    ));
+    let defaults =
+        engine_catalogue.with_value(|catalogue| sample_values(catalogue, &session.me.values));
+    let samples = RwSignal::new(defaults.clone());
     let check = Memo::new(move |_| {
-        check_hook(
-            &url.get(),
-            &target.get(),
-            &event.get(),
-            &engine_catalogue,
-            &values,
-        )
+        engine_catalogue.with_value(|catalogue| {
+            samples.with(|samples| {
+                check_hook(&url.get(), &target.get(), &event.get(), catalogue, samples)
+            })
+        })
+    });
+    let tags = Signal::derive(move || {
+        let hook = Target::from_name(&target.get()).zip(Event::from_name(&event.get()));
+        engine_catalogue.with_value(|catalogue| match hook {
+            Some((target, event)) => catalogue.tags_for(target, event),
+            None => catalogue.tags(),
+        })
     });
     let catalogue = StoredValue::new(session.catalogue.clone());
     let api = StoredValue::new(session.api.clone());
@@ -104,6 +121,7 @@ pub fn HookEditor(
             event: event.get_untracked(),
             method: method.get_untracked(),
             enabled: enabled.get_untracked(),
+            signed: hook_id.is_none().then(|| signed.get_untracked()),
         };
         saving.set(true);
         edited();
@@ -115,7 +133,7 @@ pub fn HookEditor(
             };
             saving.set(false);
             match result {
-                Ok(saved) => on_done.run(Some(saved_sentence(saved.hook.id, saved.warnings.len()))),
+                Ok(saved) => on_done.run(saved_outcome(&saved)),
                 Err(error) => {
                     failure.set(Some(error.to_string()));
                     if let ApiError::HookInvalid { errors, warnings } = error {
@@ -136,7 +154,7 @@ pub fn HookEditor(
             let check = Check {
                 errors: rejection.errors,
                 warnings: rejection.warnings,
-                preview: None,
+                ..Check::default()
             };
             (check, rejection.sent)
         }
@@ -147,6 +165,7 @@ pub fn HookEditor(
                 event: event.get(),
                 method: method.get(),
                 enabled: enabled.get(),
+                signed: None,
             };
             (check.get(), sent)
         }
@@ -171,6 +190,21 @@ pub fn HookEditor(
         let (check, sent) = displayed();
         view! { <ProblemList id="url-warnings" class="warning" problems=check.warnings source=sent.url /> }
     };
+    let shown_errors = Signal::derive(move || displayed().0.errors);
+    let shown_warnings = Signal::derive(move || displayed().0.warnings);
+
+    let draft = Signal::derive(move || {
+        check
+            .with(|check| check.preview.is_some())
+            .then(|| TestFire {
+                hook_id,
+                url: url.get(),
+                target: target.get(),
+                event: event.get(),
+                method: method.get(),
+                values: test_values(&samples.get(), &tags.get()),
+            })
+    });
 
     let title = match hook_id {
         Some(id) => format!("Edit hook {id}"),
@@ -208,70 +242,72 @@ pub fn HookEditor(
             })
             .collect_view()
     };
+    let signed_field = hook_id.is_none().then(|| {
+        view! {
+            <div class="field checkbox">
+                <input
+                    id="hook-signed"
+                    type="checkbox"
+                    prop:checked=move || signed.get()
+                    on:change=move |ev| signed.set(event_target_checked(&ev))
+                />
+                <label for="hook-signed">
+                    "Signed: call-outs carry a webhook-signature header made with a secret shown once after saving"
+                </label>
+            </div>
+        }
+    });
 
     view! {
         <section class="editor">
             <h2>{title}</h2>
             <form on:submit=save novalidate=true>
-                <div class="field">
-                    <label for="hook-target">"Target"</label>
-                    <select id="hook-target" on:change=on_target>{target_options}</select>
-                    {field_problems("target", "target-errors")}
+                <div class="field-row">
+                    <div class="field">
+                        <label for="hook-target">"Target"</label>
+                        <select id="hook-target" on:change=on_target>{target_options}</select>
+                        {field_problems("target", "target-errors")}
+                    </div>
+                    <div class="field">
+                        <label for="hook-event">"Event"</label>
+                        <select
+                            id="hook-event"
+                            on:change=move |ev| {
+                                event.set(event_target_value(&ev));
+                                edited();
+                            }
+                        >
+                            {event_options}
+                        </select>
+                        {field_problems("event", "event-errors")}
+                    </div>
+                    <div class="field">
+                        <label for="hook-method">"Method"</label>
+                        <select id="hook-method" aria-describedby="method-help" on:change=move |ev| method.set(event_target_value(&ev))>
+                            {["GET", "POST"].map(|name| view! {
+                                <option value=name selected=move || method.get() == name>{name}</option>
+                            })}
+                        </select>
+                    </div>
                 </div>
-                <div class="field">
-                    <label for="hook-event">"Event"</label>
-                    <select
-                        id="hook-event"
-                        on:change=move |ev| {
-                            event.set(event_target_value(&ev));
-                            edited();
-                        }
-                    >
-                        {event_options}
-                    </select>
-                    {field_problems("event", "event-errors")}
-                </div>
+                <p id="method-help" class="hint">
+                    "GET sends the data in the URL only. POST also sends a JSON description of the event as the body."
+                </p>
                 <div class="field">
                     <label for="hook-url">"URL template"</label>
-                    <input
-                        id="hook-url"
-                        type="text"
-                        spellcheck="false"
-                        autocomplete="off"
-                        placeholder="https://example.com/hook?list={calling_list.id}&agent={agent.id}"
-                        prop:value=move || url.get()
-                        on:input=move |ev| {
-                            url.set(event_target_value(&ev));
-                            edited();
-                        }
+                    <UrlField
+                        url=url
+                        errors=shown_errors
+                        warnings=shown_warnings
+                        tags=tags
+                        on_edit=Callback::new(move |()| edited())
                     />
                     {field_problems("url", "url-errors")}
                     {warnings}
                 </div>
-                <div class="field">
-                    <span class="label">"Preview"</span>
-                    <output
-                        id="preview"
-                        for="hook-url hook-target hook-event"
-                        data-valid=move || check.with(|check| check.preview.is_some().to_string())
-                    >
-                        {move || check.with(|check| check.preview.clone().unwrap_or_default())}
-                    </output>
-                    <p class="hint">
-                        {move || check.with(preview_hint)}
-                    </p>
-                </div>
-                <div class="field">
-                    <label for="hook-method">"Method"</label>
-                    <select id="hook-method" on:change=move |ev| method.set(event_target_value(&ev))>
-                        {["GET", "POST"].map(|name| view! {
-                            <option value=name selected=move || method.get() == name>{name}</option>
-                        })}
-                    </select>
-                    <p class="hint">
-                        "GET sends the data in the URL only. POST also sends a JSON description of the event as the body."
-                    </p>
-                </div>
+                <Preview check=check />
+                <SampleValues samples=samples defaults=defaults tags=tags />
+                <TestFirePanel api=session.api.clone() draft=draft />
                 <div class="field checkbox">
                     <input
                         id="hook-enabled"
@@ -281,6 +317,7 @@ pub fn HookEditor(
                     />
                     <label for="hook-enabled">"Enabled: the hook fires when its event happens"</label>
                 </div>
+                {signed_field}
                 <Show when=move || failure.get().is_some()>
                     <p id="editor-failure" class="failure" role="alert">
                         {move || failure.get().unwrap_or_default()}
@@ -290,7 +327,7 @@ pub fn HookEditor(
                     <button id="hook-save" type="submit" disabled=move || saving.get()>
                         {move || if saving.get() { "Saving…" } else { "Save" }}
                     </button>
-                    <button id="hook-cancel" type="button" on:click=move |_| on_done.run(None)>
+                    <button id="hook-cancel" type="button" on:click=move |_| on_done.run(Outcome::default())>
                         "Cancel"
                     </button>
                 </div>
@@ -299,24 +336,29 @@ pub fn HookEditor(
     }
 }
 
-fn preview_hint(check: &Check) -> String {
-    if check.preview.is_none() {
-        return "The preview appears when the URL has no errors.".to_string();
-    }
-    let samples: Vec<String> = SAMPLE_OBJECT_VALUES
-        .iter()
-        .map(|(tag, value)| format!("{tag} = {value}"))
-        .collect();
-    format!(
-        "Rendered with your own agent and client values and sample object ids ({}); \
-         campaign.copy_of is undefined.",
-        samples.join(", ")
-    )
+/// Returns the values a test call-out sends: one entry per tag of the hook, so that the server
+/// renders with exactly the values of the preview, undefined ones included.
+fn test_values(
+    samples: &BTreeMap<String, Option<String>>,
+    tags: &[Tag],
+) -> BTreeMap<String, Option<String>> {
+    tags.iter()
+        .map(|tag| (tag.name.clone(), samples.get(&tag.name).cloned().flatten()))
+        .collect()
 }
 
-fn saved_sentence(id: i64, warnings: usize) -> String {
-    match warnings {
+fn saved_outcome(saved: &crate::api::SavedHook) -> Outcome {
+    let id = saved.hook.id;
+    let notice = match saved.warnings.len() {
         0 => format!("Saved hook {id}."),
         count => format!("Saved hook {id}, with {count} warning(s): open it to read them."),
+    };
+    Outcome {
+        notice: Some(notice),
+        secret: saved.secret.clone().map(|secret| ShownSecret {
+            hook_id: id,
+            secret,
+            previous_valid_until: None,
+        }),
     }
 }
