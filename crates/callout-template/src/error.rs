@@ -27,8 +27,12 @@ pub enum ErrorKind {
     TagUnavailable,
     /// A hook's target that the catalogue does not know.
     TargetUnknown,
+    /// A host that is not a valid name or address.
+    UrlHostInvalid,
     /// A URL without a host, or whose host is only tags.
     UrlHostMissing,
+    /// A port that is not a number from 1 to 65535.
+    UrlPortInvalid,
     /// A URL that does not start with `http://` or `https://`.
     UrlSchemeInvalid,
     /// A variable name that is empty or contains a character outside RFC 6570's `varname`.

@@ -193,6 +193,45 @@ fn check_url_shape(template: &Template, errors: &mut Vec<Error>, warnings: &mut 
             Span::new(scheme_end, authority_end.max(scheme_end)),
             message.to_string(),
         ));
+    } else if host_tags.is_empty() {
+        let span = Span::new(scheme_end, authority_end.max(scheme_end));
+        if let Some(message) = authority_problem(&literal_host) {
+            let kind = if message.starts_with("port") { ErrorKind::UrlPortInvalid } else { ErrorKind::UrlHostInvalid };
+            errors.push(url_error(template, kind, span, message));
+        }
+    }
+}
+
+/// Returns what is wrong with the host or port of an authority written in full, if anything.
+fn authority_problem(authority: &str) -> Option<String> {
+    let after_user = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let (host, port) = if let Some(rest) = after_user.strip_prefix('[') {
+        let (address, after) = rest.split_once(']')?;
+        if address.parse::<std::net::Ipv6Addr>().is_err() {
+            return Some(format!("host `[{address}]` is not a valid IPv6 address"));
+        }
+        (None, after.strip_prefix(':'))
+    } else {
+        match after_user.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(after_user), None),
+        }
+    };
+    if let Some(host) = host {
+        if !host.is_ascii() {
+            return Some(format!(
+                "host `{host}` is not ASCII: write an internationalized name in its `xn--` form"
+            ));
+        }
+        if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
+            return Some(format!("host `{host}` contains `{c}`, which a host name cannot"));
+        }
+    }
+    match port {
+        Some(port) if !port.is_empty() && port.parse::<u16>().map_or(true, |p| p == 0) => {
+            Some(format!("port `{port}` is invalid: use a number from 1 to 65535"))
+        }
+        _ => None,
     }
 }
 
@@ -377,6 +416,8 @@ mod tests {
             ("https://example.com/c/{campaign.id}", "campaigns", "delete"),
             ("https://user:pw@example.com:8443/x?team={agent.team}", "campaigns", "delete"),
             ("HTTPS://{client.name}.example.com/", "campaigns", "delete"),
+            ("https://[2001:db8::1]:8443/x", "campaigns", "delete"),
+            ("https://example.com:/x", "campaigns", "delete"),
         ];
         for (url, target, event) in cases {
             let report = check(url, target, event);
@@ -404,6 +445,10 @@ mod tests {
             ("https:///{agent.id}", "callinglist", "add", &[(UrlHostMissing, Field::Url, 8, 8)]),
             ("https://{client.name}/", "callinglist", "add", &[(UrlHostMissing, Field::Url, 8, 21)]),
             ("https://x/{+agent.name}", "callinglist", "add", &[(ExpressionOperatorUnsafe, Field::Url, 11, 12)]),
+            ("http://127.0.0.1:99999/x", "callinglist", "add", &[(UrlPortInvalid, Field::Url, 7, 22)]),
+            ("http://exa mple.com/x", "callinglist", "add", &[(UrlHostInvalid, Field::Url, 7, 19)]),
+            ("https://\u{e9}.com/x", "callinglist", "add", &[(UrlHostInvalid, Field::Url, 8, 14)]),
+            ("https://[::1x]/", "callinglist", "add", &[(UrlHostInvalid, Field::Url, 8, 14)]),
             ("", "callinglist", "add", &[(UrlSchemeInvalid, Field::Url, 0, 0)]),
         ];
         for (url, target, event, expected) in cases {
