@@ -6,12 +6,18 @@
 //! hooks at a [`Receiver`]. A [`ScriptedReceiver`] responds as the test decides instead,
 //! including responses a well-behaved server would not send. These tests do not build the
 //! binary: run `cargo build -p callout-server` first, or set `CALLOUT_BIN` to a built `callout`.
+//!
+//! A server runs on a fresh SQLite file, or on a fresh schema of the PostgreSQL server that
+//! [`postgres_url`] names (see [`Database`]). `CALLOUT_TEST_DATABASE=postgres` moves every test
+//! that does not choose to PostgreSQL. [`Server::start_another`] starts more processes on the
+//! same database.
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -98,6 +104,167 @@ pub fn shared_dir() -> Option<PathBuf> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Databases
+
+/// Returns the PostgreSQL database that tests on PostgreSQL create their schemas in:
+/// `CALLOUT_TEST_POSTGRES` when it is set, otherwise `postgres://postgres@127.0.0.1:5432/test`.
+pub fn postgres_url() -> String {
+    std::env::var("CALLOUT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Returns whether the PostgreSQL server of [`postgres_url`] accepts connections, so a test
+/// that needs it can print that it was skipped. When the environment variable `CI` is `true`,
+/// an unreachable server is a failure instead.
+pub fn postgres_available() -> bool {
+    let url = postgres_url();
+    let connected = run_on_own_runtime({
+        let url = url.clone();
+        async move { connect_postgres(&url).await.map(drop) }
+    });
+    let Err(error) = connected else {
+        return true;
+    };
+
+    let in_ci = std::env::var("CI").is_ok_and(|value| value == "true");
+    assert!(
+        !in_ci,
+        "PostgreSQL is unreachable at {url} ({error}): start it, or set CALLOUT_TEST_POSTGRES"
+    );
+    eprintln!("skipped: PostgreSQL is unreachable at {url} ({error})");
+    false
+}
+
+async fn connect_postgres(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await
+}
+
+/// Runs `future` on a runtime of its own on a new thread and returns its output. Tests call
+/// this from plain functions and from inside their own runtime, where blocking on another
+/// runtime in the same thread would panic.
+fn run_on_own_runtime<T: Send + 'static>(
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("failed to build a runtime for database set-up")
+            .block_on(future)
+    })
+    .join()
+    .expect("the database set-up thread panicked")
+}
+
+/// A fresh database of one or more servers, removed when dropped.
+struct TestDatabase {
+    /// The URL the servers are started with.
+    url: String,
+    place: DatabasePlace,
+}
+
+enum DatabasePlace {
+    /// The directory of the SQLite file.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    /// The PostgreSQL schema, also the `application_name` of the servers' connections.
+    Postgres(String),
+}
+
+impl TestDatabase {
+    fn new(kind: Database) -> TestDatabase {
+        match kind {
+            Database::Sqlite => TestDatabase::sqlite(),
+            Database::Postgres => TestDatabase::postgres(),
+        }
+    }
+
+    fn sqlite() -> TestDatabase {
+        let dir = tempfile::Builder::new()
+            .prefix("callout-e2e-")
+            .tempdir()
+            .expect("failed to create a temporary directory for the database");
+        TestDatabase {
+            url: format!("sqlite://{}", dir.path().join("callout.db").display()),
+            place: DatabasePlace::Sqlite(dir),
+        }
+    }
+
+    /// Creates a schema and returns a URL whose connections use it as their `search_path`, so
+    /// the server's migrations and queries stay inside it.
+    fn postgres() -> TestDatabase {
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        let number = COUNT.fetch_add(1, Ordering::Relaxed);
+        let schema = format!(
+            "callout_e2e_{}_{number}_{:x}",
+            std::process::id(),
+            nanos & 0xffff_ffff
+        );
+
+        let base = postgres_url();
+        let created = run_on_own_runtime({
+            let (base, schema) = (base.clone(), schema.clone());
+            async move {
+                let mut connection = connect_postgres(&base).await?;
+                sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut connection)
+                    .await
+                    .map(drop)
+            }
+        });
+        if let Err(error) = created {
+            panic!(
+                "failed to create the schema {schema} in PostgreSQL at {base} ({error}): start \
+                 PostgreSQL, set CALLOUT_TEST_POSTGRES to a reachable database, or unset \
+                 CALLOUT_TEST_DATABASE to test on SQLite"
+            );
+        }
+
+        let separator = if base.contains('?') { '&' } else { '?' };
+        TestDatabase {
+            url: format!(
+                "{base}{separator}options=-c%20search_path%3D{schema}&application_name={schema}"
+            ),
+            place: DatabasePlace::Postgres(schema),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let DatabasePlace::Postgres(schema) = &self.place else {
+            return;
+        };
+        let name = schema.clone();
+        let dropped = run_on_own_runtime(async move {
+            let schema = name;
+            let mut connection = connect_postgres(&postgres_url()).await?;
+            // Connections of killed servers can outlive them for a moment, and `DROP SCHEMA`
+            // would wait for their locks.
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            )
+            .bind(&schema)
+            .execute(&mut connection)
+            .await?;
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&mut connection)
+                .await
+                .map(drop)
+        });
+        if let Err(error) = dropped {
+            eprintln!(
+                "failed to drop the test schema {schema}, which stays in PostgreSQL: {error}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The server process
 
 /// Options for [`Server::start_with`].
@@ -116,6 +283,8 @@ pub struct ServerConfig {
     pub allow_loopback: bool,
     /// The `callout` binary to run; `None` runs the one [`callout_bin`] returns.
     pub binary: Option<PathBuf>,
+    /// The kind of fresh database the server gets. The default is [`Database::from_env`].
+    pub database: Database,
 }
 
 impl Default for ServerConfig {
@@ -127,12 +296,38 @@ impl Default for ServerConfig {
             args: Vec::new(),
             allow_loopback: true,
             binary: None,
+            database: Database::from_env(),
         }
     }
 }
 
-/// A running `callout serve` on a free loopback port with a fresh SQLite database in a
-/// temporary directory. Dropping it kills the process and removes the directory.
+/// The kind of database a [`Server`] starts on. Each server started with
+/// [`Server::start_with`] gets a fresh, empty one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file in a temporary directory, removed with the server.
+    Sqlite,
+    /// A schema of its own in the PostgreSQL database at [`postgres_url`], dropped with the
+    /// server.
+    Postgres,
+}
+
+impl Database {
+    /// Returns the database that `CALLOUT_TEST_DATABASE` names (`sqlite` or `postgres`), or
+    /// SQLite when it is not set. Panics on any other value.
+    pub fn from_env() -> Database {
+        match std::env::var("CALLOUT_TEST_DATABASE").as_deref() {
+            Err(_) | Ok("") | Ok("sqlite") => Database::Sqlite,
+            Ok("postgres") => Database::Postgres,
+            Ok(other) => panic!(
+                "invalid CALLOUT_TEST_DATABASE `{other}`: use `sqlite` or `postgres`, or unset it"
+            ),
+        }
+    }
+}
+
+/// A running `callout serve` on a free loopback port with a fresh database. Dropping it kills
+/// the process; the database is removed when the last server on it has been dropped.
 pub struct Server {
     child: Child,
     url: String,
@@ -140,8 +335,8 @@ pub struct Server {
     admin_token: String,
     config: ServerConfig,
     output: Arc<Mutex<Vec<String>>>,
-    // Declared last so the directory is removed after the process has been killed in `drop`.
-    _dir: tempfile::TempDir,
+    // Declared last so the database is removed after the process has been killed in `drop`.
+    database: Arc<TestDatabase>,
 }
 
 impl Server {
@@ -151,13 +346,36 @@ impl Server {
         Server::start_with(ServerConfig::default())
     }
 
-    /// Starts a server with `config` and waits until it accepts connections.
+    /// Starts a server with `config` on a fresh database and waits until it accepts
+    /// connections.
     pub fn start_with(config: ServerConfig) -> Server {
-        let dir = tempfile::Builder::new()
-            .prefix("callout-e2e-")
-            .tempdir()
-            .expect("failed to create a temporary directory for the database");
-        let database_url = format!("sqlite://{}", dir.path().join("callout.db").display());
+        let database = TestDatabase::new(config.database);
+        Server::start_on(config, Arc::new(database))
+    }
+
+    /// Starts `count` processes with `config` on one fresh database, all at the same moment as
+    /// the instances of one deployment may start, and waits until each accepts connections.
+    pub fn start_several(config: ServerConfig, count: usize) -> Vec<Server> {
+        let database = Arc::new(TestDatabase::new(config.database));
+        start_at_once(&config, &database, count)
+    }
+
+    /// Starts another process with this server's configuration on this server's database, as
+    /// a second instance of one deployment would run, and waits until it accepts connections.
+    /// Several processes are meant for PostgreSQL. SQLite allows them, but its writers wait for
+    /// one another.
+    pub fn start_another(&self) -> Server {
+        Server::start_on(self.config.clone(), Arc::clone(&self.database))
+    }
+
+    /// Starts `count` more processes like [`Server::start_another`], all at the same moment,
+    /// and waits until each accepts connections.
+    pub fn start_others(&self, count: usize) -> Vec<Server> {
+        start_at_once(&self.config, &self.database, count)
+    }
+
+    fn start_on(config: ServerConfig, database: Arc<TestDatabase>) -> Server {
+        let database_url = database.url.clone();
         let output = Arc::new(Mutex::new(Vec::new()));
         let (child, url) = spawn_serve(&config, &database_url, &output);
 
@@ -168,7 +386,7 @@ impl Server {
             admin_token: config.admin_token.clone(),
             config,
             output,
-            _dir: dir,
+            database,
         }
     }
 
@@ -216,9 +434,14 @@ impl Server {
         &self.url
     }
 
-    /// Returns the `sqlite://` URL of the server's database.
+    /// Returns the `sqlite://` or `postgres://` URL of the server's database.
     pub fn database_url(&self) -> &str {
         &self.database_url
+    }
+
+    /// Returns the kind of database the server runs on.
+    pub fn database(&self) -> Database {
+        self.config.database
     }
 
     /// Returns the token of the admin agent of the demo client.
@@ -319,6 +542,33 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `count` servers with `config` on `database` from as many threads, and returns them
+/// once each accepts connections.
+fn start_at_once(config: &ServerConfig, database: &Arc<TestDatabase>, count: usize) -> Vec<Server> {
+    let starting: Vec<_> = (0..count)
+        .map(|_| {
+            let (config, database) = (config.clone(), Arc::clone(database));
+            thread::spawn(move || Server::start_on(config, database))
+        })
+        .collect();
+
+    // Every thread is joined before a failure is reported, so the servers that did start are
+    // dropped, and their processes killed, rather than left running after the test.
+    let mut servers = Vec::new();
+    let mut failures = 0;
+    for start in starting {
+        match start.join() {
+            Ok(server) => servers.push(server),
+            Err(_) => failures += 1,
+        }
+    }
+    assert_eq!(
+        failures, 0,
+        "{failures} of {count} callout processes failed to start; their messages are above"
+    );
+    servers
 }
 
 /// Starts `callout serve` with `config` on `database_url` and returns the process and its base
@@ -677,6 +927,10 @@ pub struct CapturedRequest {
     pub received_instant: Instant,
     /// When the receiver finished writing its response, if it has.
     pub responded_at: Option<SystemTime>,
+    /// When the client closed the connection while waiting for the response, if it did: it
+    /// gave up, or its process ended. Recorded for [`Response::Raw`] with a delay and for
+    /// [`Response::Silent`].
+    pub client_closed_at: Option<SystemTime>,
 }
 
 impl CapturedRequest {
@@ -916,8 +1170,12 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, log: CapturedLog, s
 
     let written = match script(&request) {
         Response::Raw { delay, bytes } => {
-            tokio::time::sleep(delay).await;
-            stream.write_all(&bytes).await.is_ok()
+            if delay_unless_closed(&mut stream, delay).await {
+                stream.write_all(&bytes).await.is_ok()
+            } else {
+                record_client_close(&log, index);
+                false
+            }
         }
         Response::Trickle {
             head,
@@ -939,6 +1197,7 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, log: CapturedLog, s
             // Reads until the client gives up, so the connection stays open until then.
             let mut sink = [0u8; 1024];
             while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
+            record_client_close(&log, index);
             false
         }
     };
@@ -947,6 +1206,30 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, log: CapturedLog, s
         let mut requests = log.lock().expect("scripted receiver lock");
         requests[index].responded_at = Some(SystemTime::now());
     }
+}
+
+/// Waits `delay` and returns true, or returns false as soon as the client closes the
+/// connection. A client only closes before the response when it gives up or its process ends.
+async fn delay_unless_closed(stream: &mut tokio::net::TcpStream, delay: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+
+    if delay.is_zero() {
+        return true;
+    }
+    let closed = async {
+        let mut sink = [0u8; 1024];
+        while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
+    };
+    tokio::select! {
+        biased;
+        _ = tokio::time::sleep(delay) => true,
+        _ = closed => false,
+    }
+}
+
+fn record_client_close(log: &CapturedLog, index: usize) {
+    let mut requests = log.lock().expect("scripted receiver lock");
+    requests[index].client_closed_at = Some(SystemTime::now());
 }
 
 /// Reads a request head and its `Content-Length` body. Returns `None` when the client closes
@@ -1015,6 +1298,7 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<CapturedRequ
         received_at: SystemTime::now(),
         received_instant: Instant::now(),
         responded_at: None,
+        client_closed_at: None,
     })
 }
 

@@ -47,7 +47,7 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Answers 403 unless the agent administers its client.
+    /// Returns 403 Forbidden unless the agent administers its client.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.is_admin.0 {
             Ok(())

@@ -29,7 +29,7 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
-/// How logs are written.
+/// The format of the logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     /// One line per event, for people.
@@ -233,9 +233,13 @@ async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
     if client.is_none() {
         return Err(format!("client {} not found: create it with `callout client add NAME`", args.client));
     }
+    let username = args.username.trim().to_string();
+    if username.is_empty() {
+        return Err("the username is empty: give --username a name".to_string());
+    }
     let agent = NewAgent {
         client_id: args.client,
-        username: args.username.clone(),
+        username: username.clone(),
         name: args.name,
         email: args.email,
         lang: args.lang,
@@ -297,6 +301,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         },
     };
 
+    // The port is taken first, so a start that cannot listen creates nothing, and the token of
+    // the first admin agent is never printed by a process that then fails.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|error| format!("failed to listen on {}: {error}", settings.listen))?;
     let pool = db::connect(&settings.database_url).await?;
     let created = db::bootstrap(&pool, args.admin_token.as_deref())
         .await
@@ -332,9 +341,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         metrics,
     };
     let app = app(state, &settings);
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|error| format!("failed to listen on {}: {error}", settings.listen))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     tracing::info!(%address, database = %settings.database_url, "serving");
     println!("listening on http://{address}");

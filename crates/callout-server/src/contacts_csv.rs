@@ -28,37 +28,46 @@ fn csv_error(line: u64, detail: impl Into<String>) -> CsvError {
 pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
-        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        let line = 1 + line_breaks(&bytes[..offset]);
         return Err(csv_error(line, "the file is binary (it contains a NUL byte), not CSV text"));
     }
     if let Err(error) = std::str::from_utf8(bytes) {
         let offset = error.valid_up_to();
-        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
+        let line = 1 + line_breaks(&bytes[..offset]);
         return Err(csv_error(line, format!("the file is not valid UTF-8 (byte {})", offset + 1)));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(csv_error(1, "the file is empty: send a header row and one row per contact"));
     }
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    if header.contains(&b'\t') && !header.contains(&b',') && !header.contains(&b';') {
+        return Err(csv_error(1, "the file is separated by tabs: save it with commas or semicolons"));
+    }
 
+    let delimiter = sniff_delimiter(bytes);
+    // The reader would take everything after an unclosed quote as one field, silently.
+    if let Some(line) = unclosed_quote(bytes, delimiter) {
+        return Err(csv_error(line, "a quoted field that starts here is never closed: add the closing `\"`"));
+    }
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(sniff_delimiter(bytes))
+        .delimiter(delimiter)
         .has_headers(true)
         .flexible(false)
         .from_reader(bytes);
     let columns: Vec<String> = match reader.headers() {
         Ok(header) => header.iter().map(|name| name.trim().to_string()).collect(),
-        Err(error) => return Err(from_csv_error(&error)),
+        Err(error) => return Err(from_csv_error(bytes, &error)),
     };
     check_columns(&columns)?;
 
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|error| from_csv_error(&error))?;
+        let record = record.map_err(|error| from_csv_error(bytes, &error))?;
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
         if rows.len() == max_rows {
-            let line = record.position().map_or(1, |position| position.line());
+            let line = record.position().map_or(1, |position| line_at(bytes, position.byte()));
             return Err(csv_error(line, format!("the file has more than {max_rows} contacts, the most one upload may hold")));
         }
         rows.push(record.iter().map(str::to_string).collect());
@@ -85,6 +94,35 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
     }
 }
 
+/// Returns the line of a quoted field that the file ends inside, following the reader's
+/// rules: a quote opens a field only at its start, `""` inside one is a quote, and text after
+/// the closing quote is kept as it is.
+fn unclosed_quote(bytes: &[u8], delimiter: u8) -> Option<u64> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let (mut state, mut opened_at) = (State::FieldStart, 0);
+    for (index, &byte) in bytes.iter().enumerate() {
+        let ends_field = byte == delimiter || byte == b'\n' || byte == b'\r';
+        state = match state {
+            State::FieldStart if byte == b'"' => {
+                opened_at = index;
+                State::Quoted
+            }
+            State::Quoted if byte == b'"' => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if byte == b'"' => State::Quoted,
+            _ if ends_field => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    (state == State::Quoted).then(|| 1 + line_breaks(&bytes[..opened_at]))
+}
+
 fn check_columns(columns: &[String]) -> Result<(), CsvError> {
     for (index, name) in columns.iter().enumerate() {
         if name.is_empty() {
@@ -97,8 +135,24 @@ fn check_columns(columns: &[String]) -> Result<(), CsvError> {
     Ok(())
 }
 
-fn from_csv_error(error: &csv::Error) -> CsvError {
-    let line = error.position().map_or(1, |position| position.line());
+/// Returns the number of line ends in `bytes`: `\r\n`, `\n`, or a `\r` alone, as the csv
+/// reader ends rows.
+fn line_breaks(bytes: &[u8]) -> u64 {
+    let lone_cr = |index: usize| bytes[index] == b'\r' && bytes.get(index + 1) != Some(&b'\n');
+    (0..bytes.len()).filter(|&index| bytes[index] == b'\n' || lone_cr(index)).count() as u64
+}
+
+/// Returns the line (from 1) of the record that the csv reader places at byte `offset`: the
+/// line of its first byte of text, as editors number lines. The reader's own count is one
+/// short after a CRLF, because the record it reads next starts at the `\n`.
+fn line_at(bytes: &[u8], offset: u64) -> u64 {
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+    let text = bytes[offset..].iter().position(|&b| b != b'\r' && b != b'\n');
+    1 + line_breaks(&bytes[..text.map_or(bytes.len(), |skipped| offset + skipped)])
+}
+
+fn from_csv_error(bytes: &[u8], error: &csv::Error) -> CsvError {
+    let line = error.position().map_or(1, |position| line_at(bytes, position.byte()));
     match error.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => csv_error(
             line,
@@ -134,6 +188,14 @@ mod tests {
             (b"a,a\n1,2\n", 1, "appears twice"),
             (b"a,b\n1,2\n\x00\x01\x02", 3, "binary"),
             (b"a\n1\n2\n3\n4\n", 4, "more than 2 contacts"),
+            (b"name,phone\nA,\"1\n", 2, "never closed"),
+            (b"name,phone\nA,\"1\nB,2\n", 2, "never closed"),
+            (b"name\tphone\nA\t1\n", 1, "tabs"),
+            (b"a,b\r\n1,2\r\n3\r\n", 3, "1 fields but the header row has 2"),
+            (b"a,b\r1,2\r3\r", 3, "1 fields but the header row has 2"),
+            (b"a,b\n1,\"2\n3,4\n", 2, "never closed"),
+            (b"a;b\n\"x\"\"\n\";1\n\"5'10\"\"\n", 4, "never closed"),
+            (b"a\r\n1\r\n\r\n2\r\n3\r\n", 5, "more than 2 contacts"),
         ];
         for (bytes, line, detail) in cases {
             let error = read(bytes, 2).unwrap_err();

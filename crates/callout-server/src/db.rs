@@ -62,7 +62,7 @@ pub async fn connect(url: &str) -> Result<Pool, String> {
                     connection
                         .execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
                         )
                         .await?;
                 }
@@ -121,8 +121,11 @@ pub fn new_token() -> String {
     format!("co_{}", hex::encode(bytes))
 }
 
-/// Creates a client and returns its id.
-pub async fn create_client(pool: &Pool, name: &str) -> Result<i64, sqlx::Error> {
+/// Creates a client and returns its id. `executor` is the pool or a transaction.
+pub async fn create_client<'c>(
+    executor: impl Executor<'c, Database = sqlx::Any>,
+    name: &str,
+) -> Result<i64, sqlx::Error> {
     let mut seed = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut seed);
     let identification = hex::encode(Md5::digest(seed));
@@ -132,7 +135,7 @@ pub async fn create_client(pool: &Pool, name: &str) -> Result<i64, sqlx::Error> 
     .bind(name)
     .bind(identification)
     .bind(now_ms())
-    .fetch_one(pool)
+    .fetch_one(executor)
     .await?;
     Ok(id)
 }
@@ -202,14 +205,30 @@ pub async fn insert_token(
     .await
 }
 
+/// The key of the PostgreSQL advisory lock that [`bootstrap`] holds: the ASCII bytes of
+/// `callout`, a number other applications on the database are unlikely to lock.
+const BOOTSTRAP_LOCK: i64 = 0x63_616c_6c6f_7574;
+
 /// Creates a demo client and its admin agent when the database has no client yet, and returns
 /// the agent's token then. `admin_token` is used as the token when given.
+///
+/// Processes started together on an empty database would each find no client and create one,
+/// and all but one would then fail on the agent's unique username. The check and the inserts
+/// are one transaction under a lock (an advisory lock on PostgreSQL, the write lock on
+/// SQLite), so the first process creates the client and the others find it.
 pub async fn bootstrap(pool: &Pool, admin_token: Option<&str>) -> Result<Option<String>, sqlx::Error> {
-    let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients").fetch_one(pool).await?;
+    let mut transaction = begin_write(pool).await?;
+    if backend(pool) == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(BOOTSTRAP_LOCK)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients").fetch_one(&mut *transaction).await?;
     if clients > 0 {
         return Ok(None);
     }
-    let client_id = create_client(pool, "Demo").await?;
+    let client_id = create_client(&mut *transaction, "Demo").await?;
     let token = admin_token.map_or_else(new_token, str::to_string);
     let agent = NewAgent {
         client_id,
@@ -219,7 +238,9 @@ pub async fn bootstrap(pool: &Pool, admin_token: Option<&str>) -> Result<Option<
         is_admin: true,
         ..NewAgent::default()
     };
-    create_agent(pool, &agent, &token).await?;
+    let agent_id = insert_agent(&mut transaction, &agent).await?;
+    insert_token(&mut transaction, agent_id, &token, Some("first token")).await?;
+    transaction.commit().await?;
     Ok(Some(token))
 }
 

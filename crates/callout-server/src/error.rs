@@ -18,6 +18,10 @@ pub enum ApiError {
     Forbidden(String),
     /// 404: no such object for this client.
     NotFound(&'static str),
+    /// 404: no route has this path.
+    NotFoundPath(String),
+    /// 405: the route does not take this method.
+    MethodNotAllowed(String),
     /// 413: a body over the limit, in bytes.
     PayloadTooLarge(usize),
     /// 422: a limit on the client's data was reached.
@@ -30,6 +34,8 @@ pub enum ApiError {
     CsvInvalid { line: u64, detail: String },
     /// 422: a request that is well formed but refers to something that cannot be used.
     Unprocessable(String),
+    /// 503: the database is busy with another write; try again shortly.
+    Busy,
     /// 500: a fault of the server or its database.
     Internal(String),
 }
@@ -50,6 +56,15 @@ impl ApiError {
                 (StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), json!({}))
             }
             ApiError::Forbidden(detail) => (StatusCode::FORBIDDEN, "forbidden", detail.clone(), json!({})),
+            ApiError::NotFoundPath(path) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no API route has the path {path}: see docs/api.md"),
+                json!({}),
+            ),
+            ApiError::MethodNotAllowed(detail) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail.clone(), json!({}))
+            }
             ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
@@ -82,6 +97,12 @@ impl ApiError {
             ApiError::Unprocessable(detail) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "request_invalid", detail.clone(), json!({}))
             }
+            ApiError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the database is busy with another write: try again in a few seconds".to_string(),
+                json!({ "retry_after": 5 }),
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -100,6 +121,7 @@ impl IntoResponse for ApiError {
         let (status, code, detail, mut body) = self.parts();
         let retry_after = match &self {
             ApiError::TooManyAttempts(seconds) => Some(seconds.to_string()),
+            ApiError::Busy => Some("5".to_string()),
             _ => None,
         };
         body["code"] = json!(code);
@@ -114,6 +136,13 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
+        // SQLite lets one connection write at a time; a writer that waited past the busy
+        // timeout, behind a long import say, gets 503 and may try again.
+        let locked = error.as_database_error().is_some_and(|e| e.message().contains("database is locked"));
+        if locked {
+            tracing::warn!(%error, "database busy");
+            return ApiError::Busy;
+        }
         ApiError::Internal(format!("database: {error}"))
     }
 }

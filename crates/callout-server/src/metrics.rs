@@ -27,10 +27,10 @@ pub struct Metrics {
     duration_sum_us: AtomicU64,
 }
 
-/// What happened to a delivery after an attempt.
+/// The step a delivery moves to after an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The receiver answered 2xx.
+    /// The receiver responded 2xx.
     Succeeded,
     /// The attempt failed and another is scheduled.
     Retried,
@@ -84,12 +84,12 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-/// Answers while the process serves requests.
+/// Responds 200 while the process serves requests.
 async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok\n")
 }
 
-/// Answers 200 when the database answers, 503 otherwise.
+/// Responds 200 when the database responds, 503 otherwise.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match sqlx::query("SELECT 1").execute(&state.pool).await {
         Ok(_) => (StatusCode::OK, "ready\n".to_string()),

@@ -41,7 +41,7 @@ struct AgentView {
     lang: Option<String>,
     is_admin: bool,
     created_at: String,
-    /// The agent's first token, only in the answer that created it.
+    /// The agent's first token, only in the response that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
 }
@@ -152,7 +152,7 @@ struct TokenView {
     revoked_at: Option<String>,
     /// Whether this is the token of the request that listed it.
     current: bool,
-    /// The token itself, only in the answer that created it.
+    /// The token itself, only in the response that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
 }

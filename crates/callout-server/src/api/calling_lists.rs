@@ -185,8 +185,22 @@ async fn add_contacts(
 ) -> ApiResult<Json<ListView>> {
     // The list is looked up before the file is read, so another client's id answers 404
     // whatever the body, and again under the write lock, in case it was deleted meanwhile.
-    fetch(&mut *state.pool.acquire().await?, &agent, id).await?;
+    let list = fetch(&mut *state.pool.acquire().await?, &agent, id).await?;
     let file = parse_file(&state, &body)?;
+    let mut expected: Vec<String> = serde_json::from_str(&list.columns).unwrap_or_default();
+    let mut given = file.columns.clone();
+    expected.sort();
+    given.sort();
+    if expected != given {
+        return Err(ApiError::CsvInvalid {
+            line: 1,
+            detail: format!(
+                "the header row has the columns {}, but the list has {}: use the list's columns",
+                file.columns.join(", "),
+                expected.join(", ")
+            ),
+        });
+    }
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
     insert_contacts(&mut transaction, id, &file).await?;

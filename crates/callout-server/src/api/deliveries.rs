@@ -260,6 +260,16 @@ async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiRes
 /// Makes a delivery pending again, due now, with a fresh retry schedule. It keeps its
 /// `webhook-id`, so receivers that deduplicate see the same message.
 async fn redeliver(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<(StatusCode, Json<DeliveryView>)> {
+    let delivery = fetch(&state, &agent, id).await?;
+    let enabled: Option<Flag> = sqlx::query_scalar("SELECT enabled FROM hooks WHERE id = $1")
+        .bind(delivery.hook_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    match enabled {
+        None => return Err(ApiError::Unprocessable(format!("the hook of delivery {id} was deleted, so it cannot be sent again"))),
+        Some(Flag(false)) => return Err(ApiError::Unprocessable(format!("the hook of delivery {id} is disabled: enable it first"))),
+        Some(Flag(true)) => {}
+    }
     let updated = sqlx::query(
         "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
          completed_at = NULL WHERE id = $2 AND client_id = $3 AND status != 'pending'",

@@ -47,7 +47,7 @@ pub struct HookView {
     event: String,
     method: String,
     enabled: bool,
-    /// Why Callout disabled the hook, if it did.
+    /// The reason Callout disabled the hook, if it did.
     disabled_reason: Option<String>,
     /// Whether call-outs carry a `webhook-signature`.
     signed: bool,
@@ -58,7 +58,7 @@ pub struct HookView {
     /// Warnings of the template, on create and update only.
     #[serde(skip_serializing_if = "Option::is_none")]
     warnings: Option<Vec<Warning>>,
-    /// The signing secret, only in the answer that created it.
+    /// The signing secret, only in the response that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
     /// The latest delivery and the outcomes of the last 7 days, in the list only.
@@ -114,15 +114,11 @@ pub(crate) struct HookInput {
     pub(crate) event: String,
     #[serde(default = "default_method")]
     pub(crate) method: String,
-    #[serde(default = "enabled_by_default")]
-    pub(crate) enabled: bool,
-    /// On create: whether to generate a signing secret.
-    #[serde(default)]
-    pub(crate) signed: bool,
-}
-
-fn enabled_by_default() -> bool {
-    true
+    /// Whether the hook fires; true on create and unchanged on update when left out.
+    pub(crate) enabled: Option<bool>,
+    /// Whether call-outs are signed: true gives an unsigned hook a secret, shown once; false
+    /// removes the secrets. Unchanged on update when left out.
+    pub(crate) signed: Option<bool>,
 }
 
 fn default_method() -> String {
@@ -132,7 +128,7 @@ fn default_method() -> String {
 const COLUMNS: &str = "id, url, target, event, method, enabled, disabled_reason, \
     CASE WHEN secret IS NULL THEN 0 ELSE 1 END AS signed, failing_since, created_at, updated_at";
 
-/// Validates `input` with the engine, answering 422 with every error and warning.
+/// Validates `input` with the engine, responding 422 with every error and warning.
 pub(crate) fn check(state: &AppState, input: &HookInput) -> ApiResult<Vec<Warning>> {
     let limit = state.limits.max_template_bytes;
     if input.url.len() > limit {
@@ -220,9 +216,18 @@ async fn create(
     JsonBody(input): JsonBody<HookInput>,
 ) -> ApiResult<(StatusCode, Json<HookView>)> {
     let warnings = check(&state, &input)?;
+    // The count and the insert share a transaction under a lock, so requests at the same
+    // moment cannot pass the limit together.
+    let mut transaction = crate::db::begin_write(&state.pool).await?;
+    if crate::db::backend(&state.pool) == crate::db::Backend::Postgres {
+        sqlx::query("SELECT id FROM clients WHERE id = $1 FOR UPDATE")
+            .bind(agent.client_id)
+            .execute(&mut *transaction)
+            .await?;
+    }
     let hooks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hooks WHERE client_id = $1")
         .bind(agent.client_id)
-        .fetch_one(&state.pool)
+        .fetch_one(&mut *transaction)
         .await?;
     let limit = state.limits.max_hooks_per_client;
     if hooks >= limit {
@@ -231,7 +236,7 @@ async fn create(
         )));
     }
     let now = now_ms();
-    let secret = input.signed.then(new_secret);
+    let secret = input.signed.unwrap_or(false).then(new_secret);
     let row = sqlx::query_as::<_, HookRow>(&format!(
         "INSERT INTO hooks (client_id, url, target, event, method, enabled, secret, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
@@ -241,12 +246,13 @@ async fn create(
     .bind(&input.target)
     .bind(&input.event)
     .bind(&input.method)
-    .bind(i64::from(input.enabled))
+    .bind(i64::from(input.enabled.unwrap_or(true)))
     .bind(&secret)
     .bind(now)
     .bind(now)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *transaction)
     .await?;
+    transaction.commit().await?;
     tracing::info!(hook_id = row.id, client_id = agent.client_id, agent_id = agent.id, "hook created");
     let mut view = HookView::from(row);
     view.warnings = Some(warnings);
@@ -264,29 +270,44 @@ async fn update(
     Id(id): Id,
     JsonBody(input): JsonBody<HookInput>,
 ) -> ApiResult<Json<HookView>> {
-    fetch(&state, &agent, id).await?;
+    let current = fetch(&state, &agent, id).await?;
     let warnings = check(&state, &input)?;
+    let enabled = input.enabled.unwrap_or(current.enabled.0);
+    // A new secret only when an unsigned hook becomes signed; false removes every secret.
+    let (secret_change, new_secret_value): (i64, Option<String>) = match input.signed {
+        Some(true) if !current.signed.0 => (1, Some(new_secret())),
+        Some(false) => (2, None),
+        _ => (0, None),
+    };
+
     // Enabling a hook again starts its record of failures afresh.
     let row = sqlx::query_as::<_, HookRow>(&format!(
         "UPDATE hooks SET url = $1, target = $2, event = $3, method = $4, \
          disabled_reason = CASE WHEN $5 = 1 THEN NULL ELSE disabled_reason END, \
          failing_since = CASE WHEN $5 = 1 AND enabled = 0 THEN NULL ELSE failing_since END, \
-         enabled = $5, updated_at = $6 WHERE id = $7 AND client_id = $8 RETURNING {COLUMNS}"
+         enabled = $5, updated_at = $6, \
+         secret = CASE WHEN $9 = 1 THEN $10 WHEN $9 = 2 THEN NULL ELSE secret END, \
+         previous_secret = CASE WHEN $9 = 2 THEN NULL ELSE previous_secret END, \
+         previous_secret_until = CASE WHEN $9 = 2 THEN NULL ELSE previous_secret_until END \
+         WHERE id = $7 AND client_id = $8 RETURNING {COLUMNS}"
     ))
     .bind(&input.url)
     .bind(&input.target)
     .bind(&input.event)
     .bind(&input.method)
-    .bind(i64::from(input.enabled))
+    .bind(i64::from(enabled))
     .bind(now_ms())
     .bind(id)
     .bind(agent.client_id)
+    .bind(secret_change)
+    .bind(&new_secret_value)
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound("hook"))?;
     tracing::info!(hook_id = id, agent_id = agent.id, "hook updated");
     let mut view = HookView::from(row);
     view.warnings = Some(warnings);
+    view.secret = new_secret_value;
     Ok(Json(view))
 }
 
@@ -309,7 +330,7 @@ const PREVIOUS_SECRET_VALIDITY_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Serialize)]
 struct SecretView {
-    /// The new secret, shown only in this answer.
+    /// The new secret, shown only in this response.
     secret: String,
     /// Until when call-outs are also signed with the secret it replaced, if there was one.
     previous_valid_until: Option<String>,

@@ -1,4 +1,4 @@
-//! The JSON API under `/api`. One module per resource holds its types, handlers and routes.
+//! The JSON API under `/api`. One module per resource contains its types, handlers and routes.
 
 use std::sync::Arc;
 
@@ -25,9 +25,10 @@ pub mod campaigns;
 pub mod deliveries;
 pub mod hooks;
 pub mod me;
+pub mod openapi;
 pub mod test_fire;
 
-/// What every handler can reach.
+/// The state every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// The database.
@@ -55,21 +56,83 @@ pub fn router(limits: &Limits) -> Router<AppState> {
         .merge(campaigns::router())
         .merge(deliveries::router())
         .merge(test_fire::router())
+        .merge(openapi::router())
         .layer(DefaultBodyLimit::max(limits.max_json_bytes))
         .merge(calling_lists::router().layer(DefaultBodyLimit::max(limits.max_upload_bytes)))
+        .fallback(unknown_path)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
-/// A JSON body whose rejection answers in the API's error format.
+/// Responds 404 in the API's format to a path under `/api` that no route has, rather than
+/// letting the admin page's files answer it.
+async fn unknown_path(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFoundPath(uri.path().to_string())
+}
+
+/// Responds 405 in the API's format; axum keeps the `Allow` header.
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// A JSON body whose rejection responds in the API's error format.
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => Err(json_rejection(rejection, state.limits.max_json_bytes)),
+        // serde's derived structs also accept a JSON array of the fields in order, so
+        // `["Spring", null]` would create a campaign: only an object is let through.
+        let (parts, body) = request.into_parts();
+        let (headers, extensions) = (parts.headers.clone(), parts.extensions.clone());
+        let bytes = match Bytes::from_request(Request::from_parts(parts, body), state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::PayloadTooLarge(state.limits.max_json_bytes));
+            }
+            Err(rejection) => {
+                return Err(ApiError::BadRequest(format!("failed to read the body: {}", rejection.body_text())));
+            }
+        };
+        if bytes.iter().find(|byte| !byte.is_ascii_whitespace()).is_some_and(|&first| first != b'{') {
+            return Err(ApiError::BadRequest("invalid JSON body: expected a JSON object".to_string()));
         }
+        let mut request = Request::new(axum::body::Body::from(bytes.clone()));
+        *request.headers_mut() = headers;
+        *request.extensions_mut() = extensions;
+        let value = match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(rejection, state.limits.max_json_bytes)),
+        };
+        reject_nul(&bytes)?;
+        Ok(JsonBody(value))
+    }
+}
+
+/// Rejects a JSON body with U+0000 in a string, which PostgreSQL's text cannot hold, so it
+/// would fail there as a server error. JSON carries it only as the escape `\u0000`; the
+/// byte search is a quick filter, and the parse distinguishes an escaped backslash (`\\u0000`).
+fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    let maybe_nul = bytes.windows(6).any(|window| window == b"\\u0000");
+    if maybe_nul && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|parsed| contains_nul(&parsed)) {
+        return Err(ApiError::BadRequest(
+            "invalid JSON body: a string contains the NUL character `\\u0000`, which cannot be stored: \
+             remove it"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Tells whether a string or an object key anywhere in `value` contains U+0000.
+fn contains_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(fields) => {
+            fields.iter().any(|(key, field)| key.contains('\0') || contains_nul(field))
+        }
+        _ => false,
     }
 }
 
@@ -80,7 +143,7 @@ fn json_rejection(rejection: JsonRejection, limit: usize) -> ApiError {
     ApiError::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
 }
 
-/// A whole request body, such as a CSV upload, whose rejection answers in the API's format.
+/// A whole request body, such as a CSV upload, whose rejection responds in the API's format.
 pub struct UploadBody(pub Bytes);
 
 impl FromRequest<AppState> for UploadBody {
@@ -97,13 +160,20 @@ impl FromRequest<AppState> for UploadBody {
     }
 }
 
-/// A query string whose rejection answers in the API's error format.
+/// A query string whose rejection responds in the API's error format.
 pub struct QueryParams<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // A query can only carry U+0000 as `%00`, which PostgreSQL's text cannot store.
+        if parts.uri.query().is_some_and(|query| query.contains("%00")) {
+            return Err(ApiError::BadRequest(
+                "invalid query string: a value contains the NUL character `%00`, which cannot be stored"
+                    .to_string(),
+            ));
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(QueryParams(value)),
             Err(rejection) => Err(query_rejection(rejection)),

@@ -100,8 +100,8 @@ async fn test_fire(
         target: field(input.target, saved.as_ref().map(|hook| &hook.target), "target")?,
         event: field(input.event, saved.as_ref().map(|hook| &hook.event), "event")?,
         method: input.method.or_else(|| saved.as_ref().map(|hook| hook.method.clone())).unwrap_or_else(|| "GET".to_string()),
-        enabled: true,
-        signed: false,
+        enabled: Some(true),
+        signed: None,
     };
     check(&state, &draft)?;
     let target = Target::from_name(&draft.target).expect("checked above");

@@ -68,7 +68,7 @@ pub struct Deadlines {
     pub total: Duration,
 }
 
-/// Why an attempt failed, as a class that tells what to do about it.
+/// The class of an attempt's failure, which decides whether it is retried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
@@ -86,10 +86,12 @@ pub enum ErrorClass {
     Timeout,
     /// The receiver broke the HTTP protocol or closed the connection.
     Protocol,
-    /// The receiver answered with a redirect, which is not followed.
+    /// The receiver responded with a redirect, which is not followed.
     Redirect,
-    /// The receiver answered with a status other than 2xx or 3xx.
+    /// The receiver responded with a status other than 2xx or 3xx.
     Status,
+    /// The hook was deleted or disabled before the attempt, so none was made.
+    HookUnavailable,
 }
 
 impl ErrorClass {
@@ -105,6 +107,7 @@ impl ErrorClass {
             ErrorClass::Protocol => "protocol",
             ErrorClass::Redirect => "redirect",
             ErrorClass::Status => "status",
+            ErrorClass::HookUnavailable => "hook_unavailable",
         }
     }
 }
@@ -124,7 +127,7 @@ pub struct Timings {
     pub total_ms: f64,
 }
 
-/// What one exchange did and got: the record of an attempt.
+/// The record of one exchange: what was sent and what came back.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Exchange {
     /// The URL called, with any password in it masked.
@@ -150,7 +153,7 @@ pub struct Exchange {
     pub timings: Timings,
     /// The class of failure, if the attempt failed.
     pub error_class: Option<ErrorClass>,
-    /// What went wrong, if the attempt failed.
+    /// The failure, if the attempt failed.
     pub error: Option<String>,
 }
 
@@ -160,7 +163,7 @@ impl Exchange {
         self.error = Some(message.into());
     }
 
-    /// Tells whether the receiver answered 2xx.
+    /// Tells whether the receiver responded 2xx.
     pub fn succeeded(&self) -> bool {
         self.error.is_none() && self.status.is_some_and(|status| (200..300).contains(&status))
     }
@@ -210,7 +213,7 @@ impl Client {
         let outcome = tokio::time::timeout(self.deadlines.total, self.run(call, started, &mut exchange)).await;
         if outcome.is_err() {
             let seconds = self.deadlines.total.as_secs_f64();
-            exchange.fail(ErrorClass::Timeout, format!("timed out: no complete answer within {seconds} s"));
+            exchange.fail(ErrorClass::Timeout, format!("timed out: no complete response within {seconds} s"));
         }
         exchange.timings.total_ms = elapsed_ms(started);
         exchange
@@ -392,7 +395,7 @@ where
         Ok(response) => response,
         Err(error) => {
             driver.abort();
-            return Err((ErrorClass::Protocol, format!("the receiver sent no valid answer: {error}")));
+            return Err((ErrorClass::Protocol, format!("the receiver sent no valid response: {error}")));
         }
     };
     exchange.timings.first_byte_ms = Some(elapsed_ms(started));
@@ -410,11 +413,11 @@ where
 
     if status.is_redirection() {
         let location = exchange.response_header("location").unwrap_or("(none)").to_string();
-        return Err((ErrorClass::Redirect, format!("answered {status} and redirects are not followed; Location: {location}")));
+        return Err((ErrorClass::Redirect, format!("responded {status}, and redirects are not followed; Location: {location}")));
     }
     body_result?;
     if !status.is_success() {
-        return Err((ErrorClass::Status, format!("answered {status}")));
+        return Err((ErrorClass::Status, format!("responded {status}")));
     }
     Ok(())
 }

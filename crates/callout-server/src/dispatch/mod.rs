@@ -27,7 +27,7 @@ use crate::config::DispatchSettings;
 use crate::db::{backend, Backend, Flag, Pool};
 use crate::metrics::{Metrics, Outcome};
 use crate::time::{now_ms, rfc3339};
-use http::{CallOut, Client, Exchange};
+use http::{CallOut, Client, ErrorClass, Exchange};
 
 /// The PostgreSQL channel notified when deliveries are written.
 pub const NOTIFY_CHANNEL: &str = "callout_deliveries";
@@ -97,7 +97,17 @@ impl Dispatcher {
         let concurrency = self.settings.concurrency.max(1);
         let permits = Arc::new(Semaphore::new(concurrency));
         while !*stop.borrow() {
-            let available = permits.available_permits().clamp(1, CLAIM_BATCH as usize) as i64;
+            // Claim only deliveries that can start at once. A claimed delivery that waited for
+            // a free slot would spend its lease waiting, and could still be in flight when the
+            // lease ends and another process claims it. Only this loop takes permits, so those
+            // free now are still free when the claimed deliveries start below.
+            if permits.available_permits() == 0 {
+                tokio::select! {
+                    _ = permits.acquire() => {}
+                    _ = stop.changed() => continue,
+                }
+            }
+            let available = permits.available_permits().min(CLAIM_BATCH as usize) as i64;
             let claimed = match self.claim(available).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
@@ -241,7 +251,11 @@ impl Dispatcher {
             Some(hook) if !hook.enabled.0 => stopped("the hook was disabled before the call-out"),
             Some(hook) => match call_out(&delivery, hook, now_ms()) {
                 Ok(call) => self.client.send(&call).await,
-                Err(message) => stopped(&message),
+                Err(message) => Exchange {
+                    error: Some(message),
+                    error_class: Some(ErrorClass::InvalidUrl),
+                    ..Exchange::default()
+                },
             },
         };
         if let Err(error) = self.record(&delivery, hook.as_ref(), &exchange).await {
@@ -314,6 +328,10 @@ impl Dispatcher {
         .bind(exchange.timings.total_ms)
         .bind(now - exchange.timings.total_ms as i64)
         .bind(next)
+        // sqlx 0.8.6's `Any` driver sends a NULL `f64` to PostgreSQL typed as `real`, so a
+        // statement prepared with a NULL timing and cached would reject every later attempt
+        // with a timing ("incorrect binary data format"). Unprepared, each bind is typed anew.
+        .persistent(false)
         .execute(&mut *transaction)
         .await?;
 
@@ -355,7 +373,7 @@ impl Dispatcher {
     }
 
     /// Clears the hook's run of failures after a success; after a failure, disables the hook
-    /// when the receiver answered 410 Gone or the run has lasted the configured period.
+    /// when the receiver responded 410 Gone or the run has lasted the configured period.
     async fn update_hook(
         &self,
         connection: &mut sqlx::AnyConnection,
@@ -400,7 +418,11 @@ impl Dispatcher {
 
 /// Returns the record of an attempt that was not made.
 fn stopped(reason: &str) -> Exchange {
-    Exchange { error: Some(reason.to_string()), ..Exchange::default() }
+    Exchange {
+        error: Some(reason.to_string()),
+        error_class: Some(ErrorClass::HookUnavailable),
+        ..Exchange::default()
+    }
 }
 
 /// Returns the signing secrets of a hook that are valid at `now`, newest first.

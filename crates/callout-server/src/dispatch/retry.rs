@@ -17,7 +17,8 @@ pub fn is_retryable(exchange: &Exchange) -> bool {
         Some(ErrorClass::Status) => {
             exchange.status.is_some_and(|status| status == 408 || status == 429 || status >= 500)
         }
-        Some(ErrorClass::InvalidUrl | ErrorClass::AddressRefused | ErrorClass::Redirect) | None => false,
+        Some(ErrorClass::InvalidUrl | ErrorClass::AddressRefused | ErrorClass::Redirect | ErrorClass::HookUnavailable)
+        | None => false,
     }
 }
 
