@@ -1,132 +1,21 @@
-//! Handler tests: the router called directly, without a socket, on a fresh SQLite database.
-
-use std::sync::Arc;
+//! Handler tests: the router called directly, without a socket, on a fresh SQLite database
+//! and on a fresh PostgreSQL schema.
 
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use callout_server::api::AppState;
-use callout_server::config::{DispatchSettings, Limits, Settings};
 use callout_server::db::{self, NewAgent};
 use serde_json::{json, Value};
-use tokio::sync::Notify;
 use tower::ServiceExt;
 
-struct Fixture {
-    app: Router,
-    pool: db::Pool,
-    _database: TestDatabase,
-}
+#[macro_use]
+mod common;
 
-/// The database a test runs on.
-#[derive(Clone, Copy, Debug)]
-enum Kind {
-    Sqlite,
-    Postgres,
-}
+use common::{Fixture, Kind};
 
-/// The PostgreSQL server of the tests; `CALLOUT_TEST_POSTGRES` names another.
-fn postgres_url() -> String {
-    std::env::var("CALLOUT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// A database of one test: a SQLite file in a temporary folder, or a PostgreSQL schema that
-/// is dropped with it.
-enum TestDatabase {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres(String),
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let TestDatabase::Postgres(schema) = self {
-            let schema = schema.clone();
-            // Drop runs outside async code, so the schema is dropped on a runtime of its own.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                runtime.block_on(async {
-                    sqlx::any::install_default_drivers();
-                    if let Ok(pool) = sqlx::AnyPool::connect(&postgres_url()).await {
-                        // The test's pool may still hold connections, with a rolled-back
-                        // transaction's locks, which would make the drop wait for ever.
-                        let terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                                         WHERE application_name = $1 AND pid <> pg_backend_pid()";
-                        let _ = sqlx::query(terminate).bind(&schema).execute(&pool).await;
-                        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&pool).await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-/// Returns a fresh database of `kind` and its URL, or `None` when PostgreSQL cannot be
-/// reached outside CI.
-async fn test_database(kind: Kind) -> Option<(TestDatabase, String)> {
-    match kind {
-        Kind::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            Some((TestDatabase::Sqlite(dir), url))
-        }
-        Kind::Postgres => {
-            sqlx::any::install_default_drivers();
-            let pool = match sqlx::AnyPool::connect(&postgres_url()).await {
-                Ok(pool) => pool,
-                Err(error) => {
-                    assert!(std::env::var("CI").as_deref() != Ok("true"), "PostgreSQL is unreachable: {error}");
-                    eprintln!("skipped: PostgreSQL is unreachable at {}: {error}", postgres_url());
-                    return None;
-                }
-            };
-            let schema = format!("callout_test_{}", &db::new_token().trim_start_matches("co_")[..16]);
-            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&pool).await.unwrap();
-            let url = format!("{}?options=-c%20search_path%3D{schema}&application_name={schema}", postgres_url());
-            Some((TestDatabase::Postgres(schema), url))
-        }
-    }
-}
-
+/// Returns the router on a fresh database of `kind`, with small limits to pass in tests.
 async fn fixture(kind: Kind) -> Option<Fixture> {
-    let (database, url) = test_database(kind).await?;
-    let pool = db::connect(&url).await.unwrap();
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: url,
-        web_dir: std::env::temp_dir().join("callout-no-page"),
-        agent_columns: vec!["team".to_string()],
-        dispatch: DispatchSettings::default(),
-        limits: Limits { max_hooks_per_client: 3, max_template_bytes: 200, max_json_bytes: 4096, max_upload_bytes: 4096, max_rows_per_import: 5 },
-    };
-    let state = AppState {
-        pool: pool.clone(),
-        catalogue: Arc::new(settings.catalogue()),
-        wake: Arc::new(Notify::new()),
-        client: settings.dispatch.client(),
-        limits: Arc::new(settings.limits.clone()),
-        sign_in_failures: Arc::default(),
-        metrics: Arc::default(),
-    };
-    Some(Fixture { app: callout_server::cli::app(state, &settings), pool, _database: database })
-}
-
-/// Runs each named test on SQLite and on PostgreSQL, as `sqlite::NAME` and `postgres::NAME`.
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Kind::Sqlite).await
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(super::Kind::Postgres).await
-            })*
-        }
-    };
+    common::fixture(kind, common::small_limits()).await
 }
 
 on_both_databases!(
