@@ -346,13 +346,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     println!("listening on http://{address}");
     println!("open http://{address}/ and sign in with an agent's API token");
 
-    let mut stopping_http = stopping;
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = stopping_http.wait_for(|stop| *stop).await;
-        })
-        .await
-        .map_err(|error| format!("server failed: {error}"))?;
+    crate::http_server::serve(listener, app, stopping).await;
     // The API has stopped taking requests; wait for the dispatcher to finish its attempts.
     let _ = dispatching.await;
     tracing::info!("stopped");

@@ -11,6 +11,7 @@ pub mod contacts_csv;
 pub mod db;
 pub mod dispatch;
 pub mod error;
+pub mod http_server;
 pub mod metrics;
 pub mod outbox;
 pub mod time;
