@@ -18,13 +18,13 @@
 //! the time. Every phase has a deadline, and the whole run is stopped after five minutes.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use callout_benches::release_binary;
 use callout_e2e::{
-    workspace_root, Api, CapturedRequest, NewAgent, NewHook, Response, ScriptedReceiver, Server,
-    ServerConfig,
+    Api, CapturedRequest, NewAgent, NewHook, Response, ScriptedReceiver, Server, ServerConfig,
 };
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -77,27 +77,6 @@ fn env_number(name: &str, default: f64) -> f64 {
             .unwrap_or_else(|| panic!("invalid {name} `{text}`: use a positive number")),
         Err(_) => default,
     }
-}
-
-/// Returns the release build of `callout`, or `CALLOUT_BIN`. Exits with the command to run when
-/// neither exists.
-fn release_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CALLOUT_BIN") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|dir| workspace_root().join(dir))
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let path = target.join("release").join("callout");
-    if !path.is_file() {
-        eprintln!(
-            "the release build of callout is missing at {}: run `cargo build --release -p \
-             callout-server` first, or set CALLOUT_BIN",
-            path.display()
-        );
-        std::process::exit(1);
-    }
-    path
 }
 
 async fn run(rate: f64, duration: Duration) {

@@ -38,7 +38,10 @@ const VALUES: [(&str, &str); 7] = [
 ];
 
 fn callout_values() -> HashMap<String, Value> {
-    VALUES.iter().map(|(name, value)| (name.to_string(), Value::from(*value))).collect()
+    VALUES
+        .iter()
+        .map(|(name, value)| (name.to_string(), Value::from(*value)))
+        .collect()
 }
 
 fn iri_context() -> SimpleContext {
@@ -63,7 +66,11 @@ fn check_agreement() {
     let context = iri_context();
     for (name, template) in TEMPLATES {
         let ours = parse(template).unwrap().render(&values).unwrap();
-        let iri = UriTemplateStr::new(template).unwrap().expand::<UriSpec, _>(&context).unwrap().to_string();
+        let iri = UriTemplateStr::new(template)
+            .unwrap()
+            .expand::<UriSpec, _>(&context)
+            .unwrap()
+            .to_string();
         let next = uritemplate_next(template).build();
         assert_eq!(ours, iri, "iri-string renders {name} differently");
         assert_eq!(ours, next, "uritemplate-next renders {name} differently");
@@ -80,9 +87,11 @@ fn parsing(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("iri-string", name), template, |b, t| {
             b.iter(|| UriTemplateStr::new(black_box(t)).unwrap())
         });
-        group.bench_with_input(BenchmarkId::new("uritemplate-next", name), template, |b, t| {
-            b.iter(|| uritemplate::UriTemplate::new(black_box(t)))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("uritemplate-next", name),
+            template,
+            |b, t| b.iter(|| uritemplate::UriTemplate::new(black_box(t))),
+        );
     }
     group.finish();
 }
@@ -99,10 +108,16 @@ fn rendering(c: &mut Criterion) {
         // iri-string keeps no parsed form: a validated template is expanded from its text.
         let iri = UriTemplateStr::new(template).unwrap();
         group.bench_function(BenchmarkId::new("iri-string", name), |b| {
-            b.iter(|| iri.expand::<UriSpec, _>(black_box(&context)).unwrap().to_string())
+            b.iter(|| {
+                iri.expand::<UriSpec, _>(black_box(&context))
+                    .unwrap()
+                    .to_string()
+            })
         });
         let next = uritemplate_next(template);
-        group.bench_function(BenchmarkId::new("uritemplate-next", name), |b| b.iter(|| black_box(&next).build()));
+        group.bench_function(BenchmarkId::new("uritemplate-next", name), |b| {
+            b.iter(|| black_box(&next).build())
+        });
     }
     group.finish();
 
@@ -135,13 +150,17 @@ fn scaling(c: &mut Criterion) {
 
         let expressions = format!("https://example.com/{}", "{agent.id}".repeat(size / 10));
         group.throughput(Throughput::Bytes(expressions.len() as u64));
-        group.bench_with_input(BenchmarkId::new("parse_expressions", size), &expressions, |b, t| {
-            b.iter(|| parse(black_box(t)).unwrap())
-        });
+        group.bench_with_input(
+            BenchmarkId::new("parse_expressions", size),
+            &expressions,
+            |b, t| b.iter(|| parse(black_box(t)).unwrap()),
+        );
 
         let template = parse("https://example.com/?who={agent.name}").unwrap();
-        let values: HashMap<String, Value> =
-            HashMap::from([("agent.name".to_string(), Value::from("Zoë & Co/?".repeat(size / 11)))]);
+        let values: HashMap<String, Value> = HashMap::from([(
+            "agent.name".to_string(),
+            Value::from("Zoë & Co/?".repeat(size / 11)),
+        )]);
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("render_value", size), &values, |b, v| {
             b.iter(|| template.render(black_box(v)).unwrap())

@@ -19,13 +19,14 @@
 //! phase has a deadline, and the whole run is stopped after five minutes.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use callout_benches::release_binary;
 use callout_e2e::{
-    postgres_available, postgres_url, workspace_root, Api, Database, NewAgent, NewHook, Response,
-    ScriptedReceiver, Server, ServerConfig,
+    postgres_available, postgres_url, Api, Database, NewAgent, NewHook, Response, ScriptedReceiver,
+    Server, ServerConfig,
 };
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -73,27 +74,6 @@ fn campaigns_from_env() -> usize {
             }),
         Err(_) => 50,
     }
-}
-
-/// Returns the release build of `callout`, or `CALLOUT_BIN`. Exits with the command to run when
-/// neither exists.
-fn release_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CALLOUT_BIN") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|dir| workspace_root().join(dir))
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let path = target.join("release").join("callout");
-    if !path.is_file() {
-        eprintln!(
-            "the release build of callout is missing at {}: run `cargo build --release -p \
-             callout-server` first, or set CALLOUT_BIN",
-            path.display()
-        );
-        std::process::exit(1);
-    }
-    path
 }
 
 /// The measurements of one setup.

@@ -51,9 +51,10 @@ pub async fn enqueue(
     }
     let variables = serde_json::to_string(&values).unwrap_or_else(|_| "{}".to_string());
     let now = now_ms();
+    let description = describe(change, now, agent_columns);
     for (hook_id, template, method) in &hooks {
         let message_id = new_message_id();
-        let payload = payload(change, &message_id, now, agent_columns);
+        let payload = with_id(description.clone(), &message_id);
         sqlx::query(
             "INSERT INTO deliveries (hook_id, client_id, agent_id, target, event, object_id, \
              message_id, method, template, variables, payload, next_attempt_at, created_at) \
@@ -85,8 +86,20 @@ pub async fn enqueue(
     Ok(hooks.len() as u64)
 }
 
-/// Returns the JSON description of a change, the body of POST call-outs.
+/// Returns the JSON description of a change, the body of POST call-outs, with the message id
+/// `message_id`. [`describe`] builds the rest once per change.
 pub fn payload(change: &Change<'_>, message_id: &str, now: i64, agent_columns: &[String]) -> String {
+    with_id(describe(change, now, agent_columns), message_id)
+}
+
+/// Returns `description` with its `id` set to `message_id`, as text.
+fn with_id(mut description: serde_json::Value, message_id: &str) -> String {
+    description["id"] = message_id.into();
+    description.to_string()
+}
+
+/// Returns the JSON description of a change without its message id.
+fn describe(change: &Change<'_>, now: i64, agent_columns: &[String]) -> serde_json::Value {
     let agent = change.agent;
     let columns: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&agent.columns).unwrap_or_default();
@@ -103,7 +116,7 @@ pub fn payload(change: &Change<'_>, message_id: &str, now: i64, agent_columns: &
         }
     }
     serde_json::json!({
-        "id": message_id,
+        "id": null,
         "target": change.target.name(),
         "event": change.event.name(),
         "time": rfc3339(now),
@@ -122,5 +135,4 @@ pub fn payload(change: &Change<'_>, message_id: &str, now: i64, agent_columns: &
         },
         "object": object,
     })
-    .to_string()
 }

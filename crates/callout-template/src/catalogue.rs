@@ -194,6 +194,36 @@ impl Catalogue {
     }
 }
 
+/// Serializes as `{targets: [{name, description, events}], tags, agent_columns}`, the shape the
+/// server's `GET /api/catalogue` and the npm package's `catalogue()` return.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Catalogue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+
+        #[derive(serde::Serialize)]
+        struct TargetView {
+            name: &'static str,
+            description: &'static str,
+            events: Vec<&'static str>,
+        }
+
+        let targets: Vec<TargetView> = Target::ALL
+            .into_iter()
+            .map(|target| TargetView {
+                name: target.name(),
+                description: target.description(),
+                events: target.events().iter().map(|event| event.name()).collect(),
+            })
+            .collect();
+        let mut state = serializer.serialize_struct("Catalogue", 3)?;
+        state.serialize_field("targets", &targets)?;
+        state.serialize_field("tags", &self.tags)?;
+        state.serialize_field("agent_columns", &self.agent_columns)?;
+        state.end()
+    }
+}
+
 impl Default for Catalogue {
     fn default() -> Catalogue {
         Catalogue::new(Vec::<String>::new())

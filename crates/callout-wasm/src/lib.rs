@@ -14,7 +14,7 @@ use callout_template::{parse, validate_hook, Catalogue, Error, Field, HookDraft,
 use wasm_bindgen::prelude::*;
 
 use crate::output::{
-    to_json, CatalogueView, ErrorView, ParseOutput, PartView, Thrown, Utf16Offsets,
+    to_json, ErrorView, ParseOutput, PartView, Thrown, Utf16Offsets,
     ValidationOutput, WarningView,
 };
 use crate::values::{Names, Slots};
@@ -68,7 +68,7 @@ pub fn validate_json(url: &str, target: &str, event: &str, agent_columns: Vec<St
 /// shape of the server's `GET /api/catalogue`.
 #[wasm_bindgen(js_name = catalogueJson)]
 pub fn catalogue_json(agent_columns: Vec<String>) -> String {
-    to_json(&CatalogueView::new(&Catalogue::new(agent_columns)))
+    to_json(&Catalogue::new(agent_columns))
 }
 
 /// A parsed template kept in wasm memory, so each render skips parsing.

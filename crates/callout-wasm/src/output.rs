@@ -5,7 +5,7 @@
 //! because JavaScript strings, `String.prototype.slice` and browser editors count those.
 
 use callout_template::{
-    Catalogue, Error, ErrorKind, Field, Modifier, Part, Tag, Target, Template, Warning, WarningKind,
+    Error, ErrorKind, Field, Modifier, Part, Template, Warning, WarningKind,
 };
 use serde::Serialize;
 
@@ -255,40 +255,6 @@ pub(crate) enum Thrown<'a> {
     Internal { internal: String },
 }
 
-/// A target with its events, as the server's `GET /api/catalogue` lists it.
-#[derive(Serialize)]
-struct TargetView {
-    name: &'static str,
-    description: &'static str,
-    events: Vec<&'static str>,
-}
-
-/// The catalogue, in the shape of the server's `GET /api/catalogue`.
-#[derive(Serialize)]
-pub(crate) struct CatalogueView {
-    targets: Vec<TargetView>,
-    tags: Vec<Tag>,
-    agent_columns: Vec<String>,
-}
-
-impl CatalogueView {
-    pub(crate) fn new(catalogue: &Catalogue) -> CatalogueView {
-        let targets = Target::ALL
-            .into_iter()
-            .map(|target| TargetView {
-                name: target.name(),
-                description: target.description(),
-                events: target.events().iter().map(|event| event.name()).collect(),
-            })
-            .collect();
-        CatalogueView {
-            targets,
-            tags: catalogue.tags(),
-            agent_columns: catalogue.agent_columns().to_vec(),
-        }
-    }
-}
-
 /// Serializes `value`, or describes the failure as `{"internal": ...}` JSON. The views contain
 /// only strings, numbers and lists, so the failure branch is not expected to run.
 pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
@@ -345,7 +311,7 @@ mod tests {
 
     #[test]
     fn catalogue_has_server_shape() {
-        let json = to_json(&CatalogueView::new(&Catalogue::new(["team"])));
+        let json = to_json(&callout_template::Catalogue::new(["team"]));
         let catalogue: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(catalogue["targets"][0]["name"], "callinglist");
         assert_eq!(

@@ -1,11 +1,13 @@
 //! `GET /api/me` and `GET /api/catalogue`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use callout_template::{Tag, Target};
+
+use callout_template::Catalogue;
 use serde::Serialize;
 
 use crate::api::AppState;
@@ -37,32 +39,7 @@ async fn me(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<MeVie
     Ok(Json(MeView { agent, client, values }))
 }
 
-#[derive(Serialize)]
-struct TargetView {
-    name: &'static str,
-    description: &'static str,
-    events: Vec<&'static str>,
-}
-
-#[derive(Serialize)]
-struct CatalogueView {
-    targets: Vec<TargetView>,
-    tags: Vec<Tag>,
-    agent_columns: Vec<String>,
-}
-
-async fn catalogue(State(state): State<AppState>, _agent: Agent) -> ApiResult<Json<CatalogueView>> {
-    let targets = Target::ALL
-        .into_iter()
-        .map(|target| TargetView {
-            name: target.name(),
-            description: target.description(),
-            events: target.events().iter().map(|event| event.name()).collect(),
-        })
-        .collect();
-    Ok(Json(CatalogueView {
-        targets,
-        tags: state.catalogue.tags(),
-        agent_columns: state.catalogue.agent_columns().to_vec(),
-    }))
+/// Returns the deployment's targets, events and tags.
+async fn catalogue(State(state): State<AppState>, _agent: Agent) -> ApiResult<Json<Arc<Catalogue>>> {
+    Ok(Json(state.catalogue.clone()))
 }
