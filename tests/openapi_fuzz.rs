@@ -252,7 +252,7 @@ fn schemathesis(server: &Server, work_dir: &Path, filter: &[&str]) -> (ExitStatu
     // Its report can outgrow a pipe, which would block it while this waits, so it goes to a file.
     let log_path = work_dir.join("schemathesis.log");
     let log = std::fs::File::create(&log_path).expect("failed to create the schemathesis log");
-    // The description cannot say which URL templates or CSV files are valid, so a request
+    // The description cannot state which URL templates or CSV files are valid, so a request
     // that matches its schemas may still be rejected with a described 4xx.
     let mut child = Command::new("schemathesis")
         .arg("run")

@@ -33,7 +33,7 @@ async fn sigterm_under_load_loses_nothing() {
     let client = server.add_client("Shutdown Tests");
     let agent = server.add_agent(&NewAgent::new(client.id, "stopper"));
     let api = server.api(&agent.token);
-    // Slow answers keep call-outs in flight when the signal comes.
+    // Slow responses keep call-outs in flight when the signal comes.
     let receiver = ScriptedReceiver::start(|_| Response::status(200).after(Duration::from_millis(150)));
     for number in 0..HOOKS {
         let url = format!("{}/h{number}?campaign={{campaign.id}}", receiver.url());

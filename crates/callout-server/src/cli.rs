@@ -108,7 +108,7 @@ struct ServeArgs {
     /// Largest JSON request body, in bytes.
     #[arg(long, env = "CALLOUT_MAX_JSON_BYTES", default_value_t = Limits::default().max_json_bytes)]
     max_json_bytes: usize,
-    /// Longest hook URL template, in bytes.
+    /// Maximum length of a hook URL template, in bytes.
     #[arg(long, env = "CALLOUT_MAX_TEMPLATE_BYTES", default_value_t = Limits::default().max_template_bytes)]
     max_template_bytes: usize,
     /// Most hooks one client may have.

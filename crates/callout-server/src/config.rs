@@ -12,7 +12,7 @@ use crate::dispatch::guard::Guard;
 use crate::dispatch::http::{Client, Deadlines, SystemResolver};
 use crate::dispatch::retry::parse_schedule;
 
-/// What `callout serve` runs with.
+/// The settings of `callout serve`.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// Address the HTTP server listens on.
@@ -23,7 +23,7 @@ pub struct Settings {
     pub web_dir: PathBuf,
     /// The deployment's extra agent columns, each an `agent.<column>` tag.
     pub agent_columns: Vec<String>,
-    /// How call-outs are made.
+    /// Deadlines, retries and address rules of call-outs.
     pub dispatch: DispatchSettings,
     /// Limits on what clients send.
     pub limits: Limits,
@@ -32,15 +32,15 @@ pub struct Settings {
 /// Limits on input, each with a clear error when it is passed.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Largest CSV upload, in bytes; more answers 413.
+    /// Maximum size of a CSV upload, in bytes. A larger one gets 413.
     pub max_upload_bytes: usize,
-    /// Largest JSON body, in bytes; more answers 413.
+    /// Maximum size of a JSON body, in bytes. A larger one gets 413.
     pub max_json_bytes: usize,
-    /// Longest hook URL template, in bytes.
+    /// Maximum length of a hook URL template, in bytes.
     pub max_template_bytes: usize,
-    /// Most hooks one client may have.
+    /// Maximum number of hooks of one client.
     pub max_hooks_per_client: i64,
-    /// Most contacts one upload may hold.
+    /// Maximum number of contacts in one upload.
     pub max_rows_per_import: usize,
 }
 

@@ -10,12 +10,12 @@ pub struct ContactFile {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Why a file cannot be read, and on which line (from 1).
+/// The reason a file cannot be read, and its line (from 1).
 #[derive(Debug, PartialEq, Eq)]
 pub struct CsvError {
     /// The line where reading failed.
     pub line: u64,
-    /// What is wrong there.
+    /// The problem on that line.
     pub detail: String,
 }
 

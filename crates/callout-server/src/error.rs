@@ -6,8 +6,9 @@ use axum::Json;
 use callout_template::{Error as TemplateError, Warning};
 use serde_json::{json, Value};
 
-/// An error answered to an API call. Client errors carry `{code, detail}` and maybe more
-/// fields; server errors answer a generic body and are logged once with their cause.
+/// An error returned by an API call, as the HTTP response. Client errors carry `{code, detail}`
+/// and maybe more fields. Server errors return a generic body and are logged once with their
+/// cause.
 #[derive(Debug)]
 pub enum ApiError {
     /// 400: a body or query that cannot be read.
@@ -136,8 +137,8 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
-        // SQLite lets one connection write at a time; a writer that waited past the busy
-        // timeout, behind a long import say, gets 503 and may try again.
+        // SQLite lets one connection write at a time. A writer that waited past the busy
+        // timeout, for example behind a long import, gets 503 and may try again.
         let locked = error.as_database_error().is_some_and(|e| e.message().contains("database is locked"));
         if locked {
             tracing::warn!(%error, "database busy");

@@ -34,7 +34,7 @@ pub async fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    // Out of file descriptors, say: wait a little rather than spin.
+                    // For example out of file descriptors: wait a little rather than spin.
                     tracing::warn!(%error, "failed to accept a connection");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;

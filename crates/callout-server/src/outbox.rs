@@ -17,7 +17,7 @@ pub struct Change<'a> {
     pub agent: &'a Agent,
     /// What changed.
     pub target: Target,
-    /// How it changed.
+    /// The kind of change.
     pub event: Event,
     /// The id of the calling list or campaign.
     pub object_id: i64,

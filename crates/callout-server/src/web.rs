@@ -7,8 +7,8 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// Returns a router that serves the built page from `dir`, answering `index.html` for paths
-/// that name no file. When the page is not built, every path answers 503 with how to build it.
+/// Returns a router that serves the built page from `dir`, with `index.html` for paths that
+/// name no file. When the page is not built, every path gets 503 with how to build it.
 pub fn router<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
     let index = dir.join("index.html");
     if !index.is_file() {

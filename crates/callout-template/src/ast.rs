@@ -63,7 +63,7 @@ pub struct Expression {
 pub struct Variable {
     /// The name as written, pct-encoded triplets included.
     pub name: String,
-    /// What follows the name: nothing, a prefix length or an explode mark.
+    /// The modifier after the name: none, a prefix length or an explode mark.
     pub modifier: Modifier,
     /// The span of the name and its modifier.
     pub span: Span,

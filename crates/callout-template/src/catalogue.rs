@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// What a hook watches.
+/// The kind of object a hook watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
 pub enum Target {
@@ -53,7 +53,7 @@ impl fmt::Display for Target {
     }
 }
 
-/// What happened to a target's object.
+/// The change to a target's object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
 pub enum Event {
@@ -93,7 +93,7 @@ impl fmt::Display for Event {
     }
 }
 
-/// Which hooks a tag is available to.
+/// The hooks a tag is available to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "snake_case"))]
 pub enum TagScope {

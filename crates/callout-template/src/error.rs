@@ -2,7 +2,7 @@ use std::fmt;
 
 use crate::span::Span;
 
-/// What is wrong with a template or a hook. Names start with the subject, so related kinds
+/// The kind of problem in a template or a hook. Names start with the subject, so related kinds
 /// sort together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -43,7 +43,7 @@ pub enum ErrorKind {
     ValuePrefixComposite,
 }
 
-/// Which input of a hook an error or warning points into.
+/// The input of a hook that an error or warning points into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
 pub enum Field {
@@ -59,7 +59,7 @@ pub enum Field {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Error {
-    /// What is wrong.
+    /// The kind of problem.
     pub kind: ErrorKind,
     /// A lowercase sentence for a person, without a final period.
     pub message: String,
@@ -107,7 +107,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// What is risky about a template that is nevertheless valid.
+/// The kind of risk in a template that is nevertheless valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum WarningKind {
@@ -127,7 +127,7 @@ pub enum WarningKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Warning {
-    /// What is risky.
+    /// The kind of risk.
     pub kind: WarningKind,
     /// A lowercase sentence for a person, without a final period.
     pub message: String,

@@ -39,9 +39,10 @@ impl Report {
 
 /// Checks `draft` against `catalogue` and returns every error and warning.
 ///
-/// A valid hook has a known target and event, a URL that parses, starts with `http://` or
-/// `https://` and has a host of literal text, no `+` or `#` expression (whose values could
-/// change the URL's structure), and only tags that its target and event provide.
+/// A valid hook has a known target and event and a URL that parses. The URL starts with
+/// `http://` or `https://` and has a host of literal text. It has no `+` or `#` expression,
+/// because their values could change the URL's structure, and only tags that its target and
+/// event provide.
 pub fn validate_hook(draft: &HookDraft<'_>, catalogue: &Catalogue) -> Report {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();

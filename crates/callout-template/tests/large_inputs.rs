@@ -75,7 +75,7 @@ fn template_of_10_000_expressions() {
     });
     assert_eq!(rendered, format!("https://example.com/{}", "7/".repeat(10_000)));
     // Each expression is two parts (itself and the literal `/` after it) and a variable,
-    // about 170 bytes, and a growing vector briefly holds its old and new buffers.
+    // about 170 bytes, and a growing vector briefly keeps its old and new buffers.
     assert!(peak < 600 * 10_000, "peak {peak} bytes for 10,000 expressions");
 }
 

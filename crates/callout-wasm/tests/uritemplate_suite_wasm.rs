@@ -23,7 +23,7 @@ fn uritemplate_suite_passes_in_wasm() {
             Ok(text) => text,
             Err(_) => {
                 // The test is compiled in the same run that executes it, so the build's
-                // environment tells whether this is CI.
+                // environment shows whether this is CI.
                 assert!(option_env!("CI") != Some("true"), "the RFC 6570 suite is missing at {path}");
                 wasm_bindgen_test::console_log!("skipped: the RFC 6570 suite is missing at {path}");
                 return;

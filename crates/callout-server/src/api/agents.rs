@@ -96,6 +96,7 @@ async fn create_agent(
     JsonBody(input): JsonBody<AgentInput>,
 ) -> ApiResult<(StatusCode, Json<AgentView>)> {
     agent.require_admin()?;
+
     let username = input.username.trim();
     if username.is_empty() {
         return Err(ApiError::Unprocessable("the username is empty".to_string()));
@@ -108,6 +109,7 @@ async fn create_agent(
             return Err(ApiError::Unprocessable(format!("agent column `{column}` must be a string")));
         }
     }
+
     let new = NewAgent {
         client_id: agent.client_id,
         username: username.to_string(),
@@ -124,6 +126,7 @@ async fn create_agent(
         }
         other => other.into(),
     })?;
+
     let row = sqlx::query_as::<_, AgentRow>(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
         .bind(id)
         .fetch_one(&state.pool)
@@ -223,7 +226,7 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// Revokes a token at once: requests made with it answer 401 from then on.
+/// Revokes a token at once, so requests made with it get 401 from then on.
 async fn revoke_token(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
     let revoked = sqlx::query(
         "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND agent_id IN \

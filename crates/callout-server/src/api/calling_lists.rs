@@ -183,15 +183,15 @@ async fn add_contacts(
     Id(id): Id,
     UploadBody(body): UploadBody,
 ) -> ApiResult<Json<ListView>> {
-    // The list is looked up before the file is read, so another client's id answers 404
+    // The list is looked up before the file is read, so another client's id gets 404
     // whatever the body, and again under the write lock, in case it was deleted meanwhile.
     let list = fetch(&mut *state.pool.acquire().await?, &agent, id).await?;
     let file = parse_file(&state, &body)?;
     let mut expected: Vec<String> = serde_json::from_str(&list.columns).unwrap_or_default();
-    let mut given = file.columns.clone();
+    let mut uploaded = file.columns.clone();
     expected.sort();
-    given.sort();
-    if expected != given {
+    uploaded.sort();
+    if expected != uploaded {
         return Err(ApiError::CsvInvalid {
             line: 1,
             detail: format!(

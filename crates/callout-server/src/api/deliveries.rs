@@ -12,7 +12,7 @@ use crate::db::Flag;
 use crate::error::{ApiError, ApiResult};
 use crate::time::{now_ms, rfc3339};
 
-/// Deliveries answered by one call, at most.
+/// Maximum number of deliveries returned by one call.
 const PAGE_SIZE: i64 = 200;
 
 pub fn router() -> Router<AppState> {
@@ -79,7 +79,7 @@ struct DeliveryView {
     next_attempt_at: Option<String>,
     /// The `webhook-id` header of every attempt.
     message_id: String,
-    /// Every attempt, in the answer for one delivery only.
+    /// Every attempt, in the response for one delivery only.
     #[serde(skip_serializing_if = "Option::is_none")]
     attempts_log: Option<Vec<AttemptView>>,
 }

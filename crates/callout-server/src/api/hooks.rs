@@ -216,6 +216,7 @@ async fn create(
     JsonBody(input): JsonBody<HookInput>,
 ) -> ApiResult<(StatusCode, Json<HookView>)> {
     let warnings = check(&state, &input)?;
+
     // The count and the insert share a transaction under a lock, so requests at the same
     // moment cannot pass the limit together.
     let mut transaction = crate::db::begin_write(&state.pool).await?;
@@ -225,6 +226,7 @@ async fn create(
             .execute(&mut *transaction)
             .await?;
     }
+
     let hooks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hooks WHERE client_id = $1")
         .bind(agent.client_id)
         .fetch_one(&mut *transaction)
@@ -232,9 +234,10 @@ async fn create(
     let limit = state.limits.max_hooks_per_client;
     if hooks >= limit {
         return Err(ApiError::LimitReached(format!(
-            "this client has {hooks} hooks, the most allowed is {limit}: delete one first"
+            "this client has {hooks} hooks, and the maximum is {limit}: delete one first"
         )));
     }
+
     let now = now_ms();
     let secret = input.signed.unwrap_or(false).then(new_secret);
     let row = sqlx::query_as::<_, HookRow>(&format!(
@@ -253,6 +256,7 @@ async fn create(
     .fetch_one(&mut *transaction)
     .await?;
     transaction.commit().await?;
+
     tracing::info!(hook_id = row.id, client_id = agent.client_id, agent_id = agent.id, "hook created");
     let mut view = HookView::from(row);
     view.warnings = Some(warnings);

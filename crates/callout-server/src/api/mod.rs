@@ -64,7 +64,7 @@ pub fn router(limits: &Limits) -> Router<AppState> {
 }
 
 /// Responds 404 in the API's format to a path under `/api` that no route has, rather than
-/// letting the admin page's files answer it.
+/// letting the admin page's files respond.
 async fn unknown_path(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFoundPath(uri.path().to_string())
 }
@@ -185,7 +185,7 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
     ApiError::BadRequest(format!("invalid query string: {}", rejection.body_text()))
 }
 
-/// An id in the path. A malformed id answers 404, as an id that does not exist does.
+/// An id in the path. A malformed id gets 404, as an id that does not exist does.
 pub struct Id(pub i64);
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {

@@ -60,7 +60,7 @@ struct TestView {
     /// The start of the response body: text, or base64 when `response_body_utf8` is false.
     response_body: String,
     response_body_utf8: bool,
-    /// Whether the attempt succeeded (a 2xx answer).
+    /// Whether the attempt succeeded (a 2xx response).
     succeeded: bool,
 }
 

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnet::IpNet;
 
-/// Why an address is refused.
+/// The rejection of an address, with its class.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
     /// The address.
@@ -71,14 +71,14 @@ pub fn classify(address: IpAddr) -> Option<&'static str> {
 
 fn classify_v4(address: Ipv4Addr) -> Option<&'static str> {
     DENIED_V4.iter().find_map(|(network, class)| {
-        let network: IpNet = network.parse().expect("the table holds valid networks");
+        let network: IpNet = network.parse().expect("the table contains only valid networks");
         network.contains(&IpAddr::V4(address)).then_some(*class)
     })
 }
 
 fn classify_v6(address: Ipv6Addr) -> Option<&'static str> {
     if let Some(class) = DENIED_V6.iter().find_map(|(network, class)| {
-        let network: IpNet = network.parse().expect("the table holds valid networks");
+        let network: IpNet = network.parse().expect("the table contains only valid networks");
         network.contains(&IpAddr::V6(address)).then_some(*class)
     }) {
         return Some(class);

@@ -321,7 +321,7 @@ fn masked_header(name: &HeaderName, value: &HeaderValue) -> String {
     String::from_utf8_lossy(value.as_bytes()).into_owned()
 }
 
-/// Opens a TCP connection to the first of `addresses` that answers before `deadline`.
+/// Opens a TCP connection to the first of `addresses` that accepts before `deadline`.
 async fn connect(addresses: &[SocketAddr], deadline: Instant) -> Result<(TcpStream, SocketAddr), (ErrorClass, String)> {
     let mut last_error = String::new();
     for address in addresses {
@@ -375,7 +375,7 @@ fn percent_decode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Sends `request` over an open connection and reads the answer into `exchange`.
+/// Sends `request` over an open connection and reads the response into `exchange`.
 async fn exchange_over<T>(
     io: TokioIo<T>,
     request: Request<Full<Bytes>>,

@@ -3,9 +3,9 @@
 //!
 //! A delivery goes through these steps: pending and due, claimed (a lease), attempted, then
 //! succeeded, failed for good, or pending again with its next attempt scheduled. A claim is a
-//! lease longer than the whole exchange's deadline, so a slow receiver is never called twice
-//! at once for one delivery; a process that dies leaves its leases to expire, and the
-//! deliveries are attempted again with the same `webhook-id`.
+//! lease longer than the whole exchange's deadline, so a slow receiver is not called twice at
+//! once for one delivery while the lease holds. A process that dies leaves its leases to
+//! expire, and the deliveries are attempted again with the same `webhook-id`.
 
 pub mod guard;
 pub mod http;
@@ -270,11 +270,11 @@ impl Dispatcher {
         }
         let index = usize::try_from(delivery.round_attempts).ok()?;
         let scheduled = *self.settings.retry_delays.get(index)?;
-        let asked = exchange
+        let requested = exchange
             .response_header("retry-after")
             .filter(|_| matches!(exchange.status, Some(429 | 503)))
             .and_then(|value| retry::retry_after(value, SystemTime::now()));
-        let delay = asked.unwrap_or_else(|| retry::with_jitter(scheduled, self.settings.jitter));
+        let delay = requested.unwrap_or_else(|| retry::with_jitter(scheduled, self.settings.jitter));
         Some(now + delay.as_millis() as i64)
     }
 
@@ -372,8 +372,8 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Clears the hook's run of failures after a success; after a failure, disables the hook
-    /// when the receiver responded 410 Gone or the run has lasted the configured period.
+    /// Clears the hook's run of failures after a success. After a failure, it disables the
+    /// hook when the receiver responded 410 Gone or the run has lasted the configured period.
     async fn update_hook(
         &self,
         connection: &mut sqlx::AnyConnection,
@@ -391,14 +391,16 @@ impl Dispatcher {
             }
             return Ok(());
         }
+
         let failing_since = hook.failing_since.unwrap_or(now);
         let reason = if exchange.status == Some(410) {
-            Some("the receiver answered 410 Gone".to_string())
+            Some("the receiver responded 410 Gone".to_string())
         } else if now - failing_since >= self.settings.disable_after.as_millis() as i64 {
             Some(format!("every call-out failed from {} on", rfc3339(failing_since)))
         } else {
             None
         };
+
         sqlx::query(
             "UPDATE hooks SET failing_since = $1, enabled = CASE WHEN $2 IS NULL THEN enabled ELSE 0 END, \
              disabled_reason = COALESCE($3, disabled_reason) WHERE id = $4",

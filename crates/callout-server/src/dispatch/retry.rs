@@ -32,7 +32,7 @@ pub fn with_jitter(delay: Duration, jitter: f64) -> Duration {
     delay.mul_f64(factor.max(0.0))
 }
 
-/// Returns the delay a `Retry-After` header asks for, as seconds or an HTTP date, kept within
+/// Returns the delay a `Retry-After` header requests, as seconds or an HTTP date, kept within
 /// [`RETRY_AFTER_BOUNDS`].
 pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
@@ -95,7 +95,8 @@ mod tests {
     fn jitter_stays_within_bounds() {
         for _ in 0..1000 {
             let delay = with_jitter(Duration::from_secs(100), 0.2);
-            assert!(delay >= Duration::from_secs(80) && delay <= Duration::from_secs(120), "{delay:?}");
+            assert!(delay >= Duration::from_secs(80), "{delay:?}");
+            assert!(delay <= Duration::from_secs(120), "{delay:?}");
         }
     }
 

@@ -60,7 +60,8 @@ fuzz_target!(|data: &[u8]| {
         let draft = HookDraft { url: template, target, event };
         let report = validate_hook(&draft, &Catalogue::new(["team"]));
         for error in &report.errors {
-            assert!(error.start <= error.end && error.end <= template.len().max(event.len()));
+            assert!(error.start <= error.end);
+            assert!(error.end <= template.len().max(event.len()));
         }
     }
 
