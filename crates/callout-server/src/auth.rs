@@ -52,7 +52,9 @@ impl Agent {
         if self.is_admin.0 {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("only an admin agent may do this".to_string()))
+            Err(ApiError::Forbidden(
+                "only an admin agent may do this".to_string(),
+            ))
         }
     }
 }
@@ -79,20 +81,30 @@ impl Default for FailureLimiter {
 impl FailureLimiter {
     /// Creates a limiter that blocks an address after `max_failures` failures in a window.
     pub fn new(max_failures: u32) -> FailureLimiter {
-        FailureLimiter { max_failures, failures: Mutex::default() }
+        FailureLimiter {
+            max_failures,
+            failures: Mutex::default(),
+        }
     }
 
     /// Returns the seconds until `ip` may try again, if it is blocked now.
     pub fn blocked_for(&self, ip: IpAddr) -> Option<u64> {
-        let failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (started, count) = *failures.get(&ip)?;
         let elapsed = started.elapsed();
-        (count >= self.max_failures && elapsed < FAILURE_WINDOW).then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
+        (count >= self.max_failures && elapsed < FAILURE_WINDOW)
+            .then(|| (FAILURE_WINDOW - elapsed).as_secs().max(1))
     }
 
     /// Counts one failure of `ip`.
     pub fn record(&self, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Keep the map small: addresses whose window has ended are forgotten.
         if failures.len() > 10_000 {
             failures.retain(|_, (started, _)| started.elapsed() < FAILURE_WINDOW);
@@ -109,11 +121,18 @@ impl FromRequestParts<AppState> for Agent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Agent, ApiError> {
-        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
         if let Some(seconds) = address.and_then(|ip| state.sign_in_failures.blocked_for(ip)) {
             return Err(ApiError::TooManyAttempts(seconds));
         }
-        let token = parts.headers.get(AUTHORIZATION).and_then(|header| header.to_str().ok()).and_then(bearer_token);
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|header| header.to_str().ok())
+            .and_then(bearer_token);
         let agent = match token {
             Some(token) => {
                 sqlx::query_as::<_, Agent>(

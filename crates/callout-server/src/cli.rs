@@ -25,7 +25,13 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Format of the logs on standard error: text for people, json for log collectors.
-    #[arg(long, global = true, env = "CALLOUT_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "CALLOUT_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     pub log_format: LogFormat,
 }
 
@@ -75,7 +81,11 @@ struct ServeArgs {
     web_dir: PathBuf,
     /// An extra agent column of this deployment, which becomes an `agent.<column>` tag;
     /// repeat the flag or separate names with commas.
-    #[arg(long = "agent-column", env = "CALLOUT_AGENT_COLUMNS", value_delimiter = ',')]
+    #[arg(
+        long = "agent-column",
+        env = "CALLOUT_AGENT_COLUMNS",
+        value_delimiter = ','
+    )]
     agent_columns: Vec<String>,
     /// API token of the admin agent created on first start, instead of a random one.
     #[arg(long, env = "CALLOUT_ADMIN_TOKEN", hide_env_values = true)]
@@ -94,7 +104,11 @@ struct ServeArgs {
     retry_jitter: f64,
     /// A network that call-outs may reach although it is private, loopback or otherwise
     /// denied, such as 10.20.0.0/16; repeat the flag or separate networks with commas.
-    #[arg(long = "allow-network", env = "CALLOUT_ALLOW_NETWORKS", value_delimiter = ',')]
+    #[arg(
+        long = "allow-network",
+        env = "CALLOUT_ALLOW_NETWORKS",
+        value_delimiter = ','
+    )]
     allowed_networks: Vec<IpNet>,
     /// Disable a hook whose call-outs have all failed for this long.
     #[arg(long, env = "CALLOUT_DISABLE_AFTER", default_value = "5d", value_parser = parse_duration)]
@@ -189,7 +203,9 @@ fn check_column_name(name: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!("invalid agent column `{name}`: use letters, digits and `_`"))
+        Err(format!(
+            "invalid agent column `{name}`: use letters, digits and `_`"
+        ))
     }
 }
 
@@ -197,10 +213,14 @@ fn check_column_name(name: &str) -> Result<(), String> {
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => logs.json().init(),
-        LogFormat::Text => logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
     }
 }
 
@@ -231,7 +251,10 @@ async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
         .await
         .map_err(|error| format!("failed to read clients: {error}"))?;
     if client.is_none() {
-        return Err(format!("client {} not found: create it with `callout client add NAME`", args.client));
+        return Err(format!(
+            "client {} not found: create it with `callout client add NAME`",
+            args.client
+        ));
     }
     let username = args.username.trim().to_string();
     if username.is_empty() {
@@ -243,16 +266,22 @@ async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
         name: args.name,
         email: args.email,
         lang: args.lang,
-        columns: args.columns.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
+        columns: args
+            .columns
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect(),
         is_admin: args.admin,
     };
     let token = db::new_token();
-    let id = db::create_agent(&pool, &agent, &token).await.map_err(|error| match error {
-        sqlx::Error::Database(ref e) if e.is_unique_violation() => {
-            format!("username `{}` is taken: choose another", args.username)
-        }
-        other => format!("failed to create the agent: {other}"),
-    })?;
+    let id = db::create_agent(&pool, &agent, &token)
+        .await
+        .map_err(|error| match error {
+            sqlx::Error::Database(ref e) if e.is_unique_violation() => {
+                format!("username `{}` is taken: choose another", args.username)
+            }
+            other => format!("failed to create the agent: {other}"),
+        })?;
     let output = serde_json::json!({
         "id": id,
         "client_id": args.client,
@@ -268,7 +297,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         check_column_name(column)?;
     }
     if !(0.0..=1.0).contains(&args.retry_jitter) {
-        return Err(format!("invalid --retry-jitter {}: use a fraction from 0 to 1", args.retry_jitter));
+        return Err(format!(
+            "invalid --retry-jitter {}: use a fraction from 0 to 1",
+            args.retry_jitter
+        ));
     }
     if args.connect_timeout.is_zero() || args.request_timeout.is_zero() {
         return Err("timeouts must be longer than zero".to_string());
@@ -312,7 +344,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|error| format!("failed to create the demo client: {error}"))?;
     if let Some(token) = created {
         if args.admin_token.is_some() {
-            println!("created client `Demo` and agent `admin` with the token from CALLOUT_ADMIN_TOKEN");
+            println!(
+                "created client `Demo` and agent `admin` with the token from CALLOUT_ADMIN_TOKEN"
+            );
         } else {
             println!("created client `Demo` and agent `admin`; its API token, shown only now:");
             println!("{token}");
@@ -322,8 +356,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let wake = Arc::new(Notify::new());
     let client = settings.dispatch.client();
     let metrics = Arc::new(Metrics::default());
-    let dispatcher =
-        Dispatcher::new(pool.clone(), settings.dispatch.clone(), client.clone(), wake.clone(), metrics.clone());
+    let dispatcher = Dispatcher::new(
+        pool.clone(),
+        settings.dispatch.clone(),
+        client.clone(),
+        wake.clone(),
+        metrics.clone(),
+    );
     let (stop, stopping) = watch::channel(false);
     let dispatching = tokio::spawn(dispatcher.run(stopping.clone()));
     tokio::spawn(async move {

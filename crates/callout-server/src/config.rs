@@ -86,8 +86,15 @@ pub struct DispatchSettings {
 impl DispatchSettings {
     /// Returns the HTTP client that makes call-outs with these settings.
     pub fn client(&self) -> Client {
-        let deadlines = Deadlines { connect: self.connect_timeout, total: self.request_timeout };
-        Client::new(Guard::new(self.allowed_networks.clone()), Arc::new(SystemResolver), deadlines)
+        let deadlines = Deadlines {
+            connect: self.connect_timeout,
+            total: self.request_timeout,
+        };
+        Client::new(
+            Guard::new(self.allowed_networks.clone()),
+            Arc::new(SystemResolver),
+            deadlines,
+        )
     }
 }
 
@@ -96,7 +103,8 @@ impl Default for DispatchSettings {
         DispatchSettings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
-            retry_delays: parse_schedule(DEFAULT_RETRY_SCHEDULE).expect("the default schedule is valid"),
+            retry_delays: parse_schedule(DEFAULT_RETRY_SCHEDULE)
+                .expect("the default schedule is valid"),
             jitter: 0.2,
             concurrency: 64,
             allowed_networks: Vec::new(),

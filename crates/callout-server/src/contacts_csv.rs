@@ -20,7 +20,10 @@ pub struct CsvError {
 }
 
 fn csv_error(line: u64, detail: impl Into<String>) -> CsvError {
-    CsvError { line, detail: detail.into() }
+    CsvError {
+        line,
+        detail: detail.into(),
+    }
 }
 
 /// Reads a whole file of at most `max_rows` contacts. Either every row is read, or nothing
@@ -29,25 +32,40 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
         let line = 1 + line_breaks(&bytes[..offset]);
-        return Err(csv_error(line, "the file is binary (it contains a NUL byte), not CSV text"));
+        return Err(csv_error(
+            line,
+            "the file is binary (it contains a NUL byte), not CSV text",
+        ));
     }
     if let Err(error) = std::str::from_utf8(bytes) {
         let offset = error.valid_up_to();
         let line = 1 + line_breaks(&bytes[..offset]);
-        return Err(csv_error(line, format!("the file is not valid UTF-8 (byte {})", offset + 1)));
+        return Err(csv_error(
+            line,
+            format!("the file is not valid UTF-8 (byte {})", offset + 1),
+        ));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(csv_error(1, "the file is empty: send a header row and one row per contact"));
+        return Err(csv_error(
+            1,
+            "the file is empty: send a header row and one row per contact",
+        ));
     }
     let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     if header.contains(&b'\t') && !header.contains(&b',') && !header.contains(&b';') {
-        return Err(csv_error(1, "the file is separated by tabs: save it with commas or semicolons"));
+        return Err(csv_error(
+            1,
+            "the file is separated by tabs: save it with commas or semicolons",
+        ));
     }
 
     let delimiter = sniff_delimiter(bytes);
     // The reader would take everything after an unclosed quote as one field, silently.
     if let Some(line) = unclosed_quote(bytes, delimiter) {
-        return Err(csv_error(line, "a quoted field that starts here is never closed: add the closing `\"`"));
+        return Err(csv_error(
+            line,
+            "a quoted field that starts here is never closed: add the closing `\"`",
+        ));
     }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -67,8 +85,13 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile, CsvError> {
             continue;
         }
         if rows.len() == max_rows {
-            let line = record.position().map_or(1, |position| line_at(bytes, position.byte()));
-            return Err(csv_error(line, format!("the file has more than {max_rows} contacts, the most one upload may hold")));
+            let line = record
+                .position()
+                .map_or(1, |position| line_at(bytes, position.byte()));
+            return Err(csv_error(
+                line,
+                format!("the file has more than {max_rows} contacts, the most one upload may hold"),
+            ));
         }
         rows.push(record.iter().map(str::to_string).collect());
     }
@@ -126,10 +149,16 @@ fn unclosed_quote(bytes: &[u8], delimiter: u8) -> Option<u64> {
 fn check_columns(columns: &[String]) -> Result<(), CsvError> {
     for (index, name) in columns.iter().enumerate() {
         if name.is_empty() {
-            return Err(csv_error(1, format!("column {} of the header row has no name", index + 1)));
+            return Err(csv_error(
+                1,
+                format!("column {} of the header row has no name", index + 1),
+            ));
         }
         if columns[..index].contains(name) {
-            return Err(csv_error(1, format!("column `{name}` appears twice in the header row")));
+            return Err(csv_error(
+                1,
+                format!("column `{name}` appears twice in the header row"),
+            ));
         }
     }
     Ok(())
@@ -139,22 +168,32 @@ fn check_columns(columns: &[String]) -> Result<(), CsvError> {
 /// reader ends rows.
 fn line_breaks(bytes: &[u8]) -> u64 {
     let lone_cr = |index: usize| bytes[index] == b'\r' && bytes.get(index + 1) != Some(&b'\n');
-    (0..bytes.len()).filter(|&index| bytes[index] == b'\n' || lone_cr(index)).count() as u64
+    (0..bytes.len())
+        .filter(|&index| bytes[index] == b'\n' || lone_cr(index))
+        .count() as u64
 }
 
 /// Returns the line (from 1) of the record that the csv reader places at byte `offset`: the
 /// line of its first byte of text, as editors number lines. The reader's own count is one
 /// short after a CRLF, because the record it reads next starts at the `\n`.
 fn line_at(bytes: &[u8], offset: u64) -> u64 {
-    let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
-    let text = bytes[offset..].iter().position(|&b| b != b'\r' && b != b'\n');
+    let offset = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let text = bytes[offset..]
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n');
     1 + line_breaks(&bytes[..text.map_or(bytes.len(), |skipped| offset + skipped)])
 }
 
 fn from_csv_error(bytes: &[u8], error: &csv::Error) -> CsvError {
-    let line = error.position().map_or(1, |position| line_at(bytes, position.byte()));
+    let line = error
+        .position()
+        .map_or(1, |position| line_at(bytes, position.byte()));
     match error.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => csv_error(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => csv_error(
             line,
             format!("the row has {len} fields but the header row has {expected_len}"),
         ),
@@ -191,7 +230,11 @@ mod tests {
             (b"name,phone\nA,\"1\n", 2, "never closed"),
             (b"name,phone\nA,\"1\nB,2\n", 2, "never closed"),
             (b"name\tphone\nA\t1\n", 1, "tabs"),
-            (b"a,b\r\n1,2\r\n3\r\n", 3, "1 fields but the header row has 2"),
+            (
+                b"a,b\r\n1,2\r\n3\r\n",
+                3,
+                "1 fields but the header row has 2",
+            ),
             (b"a,b\r1,2\r3\r", 3, "1 fields but the header row has 2"),
             (b"a,b\n1,\"2\n3,4\n", 2, "never closed"),
             (b"a;b\n\"x\"\"\n\";1\n\"5'10\"\"\n", 4, "never closed"),

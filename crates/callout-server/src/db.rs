@@ -45,10 +45,15 @@ pub async fn connect(url: &str) -> Result<Pool, String> {
     let url = match scheme {
         "postgres" | "postgresql" => url.to_string(),
         "sqlite" => sqlite_url(url)?,
-        _ => return Err(format!("unsupported database URL `{url}`: use sqlite://PATH or postgres://...")),
+        _ => {
+            return Err(format!(
+                "unsupported database URL `{url}`: use sqlite://PATH or postgres://..."
+            ))
+        }
     };
-    let options: AnyConnectOptions =
-        url.parse().map_err(|error| format!("invalid database URL `{url}`: {error}"))?;
+    let options: AnyConnectOptions = url
+        .parse()
+        .map_err(|error| format!("invalid database URL `{url}`: {error}"))?;
     let backend = backend_of(scheme);
 
     let pool = AnyPoolOptions::new()
@@ -86,12 +91,17 @@ fn sqlite_url(url: &str) -> Result<String, String> {
     let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
-        return Err(format!("invalid database URL `{url}`: give a file, such as sqlite://data/callout.db"));
+        return Err(format!(
+            "invalid database URL `{url}`: give a file, such as sqlite://data/callout.db"
+        ));
     }
     if let Some(folder) = Path::new(path).parent() {
         if !folder.as_os_str().is_empty() && !folder.exists() {
             std::fs::create_dir_all(folder).map_err(|error| {
-                format!("failed to create the database folder {}: {error}", folder.display())
+                format!(
+                    "failed to create the database folder {}: {error}",
+                    folder.display()
+                )
             })?;
         }
     }
@@ -106,7 +116,10 @@ fn sqlite_url(url: &str) -> Result<String, String> {
 
 /// Returns the default database URL: a file under `./data/`.
 pub fn default_url() -> String {
-    format!("sqlite://{}", Path::new("data").join("callout.db").display())
+    format!(
+        "sqlite://{}",
+        Path::new("data").join("callout.db").display()
+    )
 }
 
 /// Returns the SHA-256 of an API token, in hex, as it is stored.
@@ -169,7 +182,10 @@ pub async fn create_agent(pool: &Pool, agent: &NewAgent, token: &str) -> Result<
 }
 
 /// Inserts an agent and returns its id.
-pub async fn insert_agent(connection: &mut sqlx::AnyConnection, agent: &NewAgent) -> Result<i64, sqlx::Error> {
+pub async fn insert_agent(
+    connection: &mut sqlx::AnyConnection,
+    agent: &NewAgent,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO agents (client_id, username, name, email, lang, columns, is_admin, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -216,7 +232,10 @@ const BOOTSTRAP_LOCK: i64 = 0x63_616c_6c6f_7574;
 /// and all but one would then fail on the agent's unique username. The check and the inserts
 /// are one transaction under a lock (an advisory lock on PostgreSQL, the write lock on
 /// SQLite), so the first process creates the client and the others find it.
-pub async fn bootstrap(pool: &Pool, admin_token: Option<&str>) -> Result<Option<String>, sqlx::Error> {
+pub async fn bootstrap(
+    pool: &Pool,
+    admin_token: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
     let mut transaction = begin_write(pool).await?;
     if backend(pool) == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -224,7 +243,9 @@ pub async fn bootstrap(pool: &Pool, admin_token: Option<&str>) -> Result<Option<
             .execute(&mut *transaction)
             .await?;
     }
-    let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients").fetch_one(&mut *transaction).await?;
+    let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients")
+        .fetch_one(&mut *transaction)
+        .await?;
     if clients > 0 {
         return Ok(None);
     }
@@ -247,7 +268,9 @@ pub async fn bootstrap(pool: &Pool, admin_token: Option<&str>) -> Result<Option<
 /// Begins a transaction that writes. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), because a transaction that reads first and writes later fails with
 /// `SQLITE_BUSY` when another connection wrote in between, instead of waiting for the lock.
-pub async fn begin_write(pool: &Pool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+pub async fn begin_write(
+    pool: &Pool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
     match backend(pool) {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
         Backend::Postgres => pool.begin().await,

@@ -30,7 +30,10 @@ pub enum ApiError {
     /// 429: too many failed sign-ins from one address; retry after the seconds given.
     TooManyAttempts(u64),
     /// 422: a hook that does not validate.
-    HookInvalid { errors: Vec<TemplateError>, warnings: Vec<Warning> },
+    HookInvalid {
+        errors: Vec<TemplateError>,
+        warnings: Vec<Warning>,
+    },
     /// 422: a CSV file that cannot be read, with the line (from 1) where it fails.
     CsvInvalid { line: u64, detail: String },
     /// 422: a request that is well formed but refers to something that cannot be used.
@@ -128,8 +131,11 @@ impl IntoResponse for ApiError {
         body["code"] = json!(code);
         body["detail"] = json!(detail);
         let mut response = (status, Json(body)).into_response();
-        if let Some(seconds) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s).ok()) {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds);
+        if let Some(seconds) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s).ok())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds);
         }
         response
     }
@@ -139,7 +145,9 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
         // SQLite lets one connection write at a time. A writer that waited past the busy
         // timeout, for example behind a long import, gets 503 and may try again.
-        let locked = error.as_database_error().is_some_and(|e| e.message().contains("database is locked"));
+        let locked = error
+            .as_database_error()
+            .is_some_and(|e| e.message().contains("database is locked"));
         if locked {
             tracing::warn!(%error, "database busy");
             return ApiError::Busy;

@@ -42,10 +42,18 @@ pub async fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver
             },
             _ = stop.wait_for(|stop| *stop) => break,
         };
-        let service = TowerToHyperService::new(app.clone().layer(Extension(ConnectInfo::<SocketAddr>(peer))));
+        let service = TowerToHyperService::new(
+            app.clone()
+                .layer(Extension(ConnectInfo::<SocketAddr>(peer))),
+        );
         let mut builder = Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -55,7 +63,10 @@ pub async fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver
     }
 
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections were still open when the shutdown grace period ended");
     }
 }

@@ -13,7 +13,9 @@ use crate::api::AppState;
 use crate::time::now_ms;
 
 /// Upper bounds of the attempt duration histogram, in seconds.
-const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 /// Counters the dispatcher updates as it records attempts.
 #[derive(Default)]
@@ -48,28 +50,52 @@ impl Metrics {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let seconds = duration_ms / 1000.0;
-        let bucket = BUCKETS.iter().position(|&bound| seconds <= bound).unwrap_or(BUCKETS.len());
+        let bucket = BUCKETS
+            .iter()
+            .position(|&bound| seconds <= bound)
+            .unwrap_or(BUCKETS.len());
         self.duration_buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        self.duration_sum_us.fetch_add((duration_ms * 1000.0) as u64, Ordering::Relaxed);
+        self.duration_sum_us
+            .fetch_add((duration_ms * 1000.0) as u64, Ordering::Relaxed);
     }
 
     /// Writes the counters and the histogram in Prometheus's text format.
     fn write_counters(&self, out: &mut String) {
-        let _ = writeln!(out, "# HELP callout_attempts_total Call-out attempts by what followed them.");
+        let _ = writeln!(
+            out,
+            "# HELP callout_attempts_total Call-out attempts by what followed them."
+        );
         let _ = writeln!(out, "# TYPE callout_attempts_total counter");
-        for (outcome, counter) in [("succeeded", &self.succeeded), ("retried", &self.retried), ("failed", &self.failed)] {
-            let _ = writeln!(out, "callout_attempts_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
+        for (outcome, counter) in [
+            ("succeeded", &self.succeeded),
+            ("retried", &self.retried),
+            ("failed", &self.failed),
+        ] {
+            let _ = writeln!(
+                out,
+                "callout_attempts_total{{outcome=\"{outcome}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
         }
 
-        let _ = writeln!(out, "# HELP callout_attempt_duration_seconds Duration of call-out attempts.");
+        let _ = writeln!(
+            out,
+            "# HELP callout_attempt_duration_seconds Duration of call-out attempts."
+        );
         let _ = writeln!(out, "# TYPE callout_attempt_duration_seconds histogram");
         let mut cumulative = 0;
         for (index, bound) in BUCKETS.iter().enumerate() {
             cumulative += self.duration_buckets[index].load(Ordering::Relaxed);
-            let _ = writeln!(out, "callout_attempt_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "callout_attempt_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
         }
         cumulative += self.duration_buckets[BUCKETS.len()].load(Ordering::Relaxed);
-        let _ = writeln!(out, "callout_attempt_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "callout_attempt_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
         let sum = self.duration_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "callout_attempt_duration_seconds_sum {sum}");
         let _ = writeln!(out, "callout_attempt_duration_seconds_count {cumulative}");
@@ -95,7 +121,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(_) => (StatusCode::OK, "ready\n".to_string()),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("database unreachable: {error}\n"))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unreachable: {error}\n"),
+            )
         }
     }
 }
@@ -116,7 +145,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             let _ = writeln!(out, "callout_deliveries_pending {pending}");
             let age = oldest.map_or(0.0, |created| (now_ms() - created).max(0) as f64 / 1000.0);
             let _ = writeln!(out, "# HELP callout_oldest_pending_delivery_age_seconds Age of the oldest pending delivery.");
-            let _ = writeln!(out, "# TYPE callout_oldest_pending_delivery_age_seconds gauge");
+            let _ = writeln!(
+                out,
+                "# TYPE callout_oldest_pending_delivery_age_seconds gauge"
+            );
             let _ = writeln!(out, "callout_oldest_pending_delivery_age_seconds {age}");
         }
         Err(error) => tracing::warn!(%error, "failed to read the outbox for metrics"),

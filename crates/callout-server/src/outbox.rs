@@ -88,7 +88,12 @@ pub async fn enqueue(
 
 /// Returns the JSON description of a change, the body of POST call-outs, with the message id
 /// `message_id`. [`describe`] builds the rest once per change.
-pub fn payload(change: &Change<'_>, message_id: &str, now: i64, agent_columns: &[String]) -> String {
+pub fn payload(
+    change: &Change<'_>,
+    message_id: &str,
+    now: i64,
+    agent_columns: &[String],
+) -> String {
     with_id(describe(change, now, agent_columns), message_id)
 }
 
@@ -105,7 +110,11 @@ fn describe(change: &Change<'_>, now: i64, agent_columns: &[String]) -> serde_js
         serde_json::from_str(&agent.columns).unwrap_or_default();
     let columns: serde_json::Map<String, serde_json::Value> = agent_columns
         .iter()
-        .filter_map(|column| columns.get(column).map(|value| (column.clone(), value.clone())))
+        .filter_map(|column| {
+            columns
+                .get(column)
+                .map(|value| (column.clone(), value.clone()))
+        })
         .collect();
     let mut object = serde_json::Map::new();
     object.insert("id".to_string(), change.object_id.into());

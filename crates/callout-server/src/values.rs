@@ -9,11 +9,18 @@ use crate::auth::Agent;
 pub fn agent_values(agent: &Agent, agent_columns: &[String]) -> BTreeMap<String, String> {
     let mut values = BTreeMap::new();
     values.insert("client.id".to_string(), agent.client_id.to_string());
-    values.insert("client.identification".to_string(), agent.client_identification.clone());
+    values.insert(
+        "client.identification".to_string(),
+        agent.client_identification.clone(),
+    );
     values.insert("client.name".to_string(), agent.client_name.clone());
     values.insert("agent.id".to_string(), agent.id.to_string());
     values.insert("agent.username".to_string(), agent.username.clone());
-    let optional = [("agent.name", &agent.name), ("agent.lang", &agent.lang), ("agent.email", &agent.email)];
+    let optional = [
+        ("agent.name", &agent.name),
+        ("agent.lang", &agent.lang),
+        ("agent.email", &agent.email),
+    ];
     for (tag, value) in optional {
         if let Some(value) = value {
             values.insert(tag.to_string(), value.clone());

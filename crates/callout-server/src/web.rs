@@ -18,7 +18,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
              --web-dir at a built page (looked in {})\n",
             dir.display()
         );
-        return Router::new().fallback(get(move || async move { (StatusCode::SERVICE_UNAVAILABLE, message) }));
+        return Router::new().fallback(get(move || async move {
+            (StatusCode::SERVICE_UNAVAILABLE, message)
+        }));
     }
     Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
 }

@@ -36,21 +36,39 @@ on_both_databases!(
 async fn client_with_agent(pool: &db::Pool, name: &str) -> String {
     let client_id = db::create_client(pool, name).await.unwrap();
     let token = db::new_token();
-    let agent = NewAgent { client_id, username: format!("agent-of-{name}"), ..NewAgent::default() };
+    let agent = NewAgent {
+        client_id,
+        username: format!("agent-of-{name}"),
+        ..NewAgent::default()
+    };
     db::create_agent(pool, &agent, &token).await.unwrap();
     token
 }
 
-async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: Body) -> (StatusCode, Value) {
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Body,
+) -> (StatusCode, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
     request = request.header("content-type", "application/json");
-    let response = app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+    let response = app
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
     (status, value)
 }
 
@@ -65,7 +83,14 @@ async fn hooks_are_scoped_to_their_client(kind: Kind) {
     let owner = client_with_agent(&f.pool, "owner").await;
     let other = client_with_agent(&f.pool, "other").await;
     let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
-    let (status, created) = call(&f.app, "POST", "/api/hooks", Some(&owner), json_body(hook.clone())).await;
+    let (status, created) = call(
+        &f.app,
+        "POST",
+        "/api/hooks",
+        Some(&owner),
+        json_body(hook.clone()),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let path = format!("/api/hooks/{}", created["id"]);
 
@@ -96,14 +121,18 @@ async fn missing_or_wrong_token_is_unauthorized(kind: Kind) {
 async fn invalid_hook_answers_errors_with_spans(kind: Kind) {
     let Some(f) = fixture(kind).await else { return };
     let token = client_with_agent(&f.pool, "owner").await;
-    let hook = json!({ "url": "https://x/{agent.nosuch}/{", "target": "callinglist", "event": "add" });
+    let hook =
+        json!({ "url": "https://x/{agent.nosuch}/{", "target": "callinglist", "event": "add" });
     let (status, body) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "hook_invalid");
     let errors = body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 2);
     assert_eq!(errors[0]["kind"], "TagUnknown");
-    assert_eq!((errors[0]["start"].as_u64(), errors[0]["end"].as_u64()), (Some(11), Some(23)));
+    assert_eq!(
+        (errors[0]["start"].as_u64(), errors[0]["end"].as_u64()),
+        (Some(11), Some(23))
+    );
     assert_eq!(errors[1]["kind"], "ExpressionUnclosed");
     assert_eq!(errors[1]["column"], 26);
 
@@ -118,15 +147,35 @@ async fn unreadable_csv_stores_nothing(kind: Kind) {
     call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
 
     let csv = "name,phone\nAna,1\nBob\n";
-    let (status, body) =
-        call(&f.app, "POST", "/api/calling-lists?name=Broken", Some(&token), Body::from(csv)).await;
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        "/api/calling-lists?name=Broken",
+        Some(&token),
+        Body::from(csv),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "csv_invalid");
     assert_eq!(body["line"], 3);
 
-    let (_, lists) = call(&f.app, "GET", "/api/calling-lists", Some(&token), Body::empty()).await;
+    let (_, lists) = call(
+        &f.app,
+        "GET",
+        "/api/calling-lists",
+        Some(&token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(lists, json!([]));
-    let (_, deliveries) = call(&f.app, "GET", "/api/deliveries", Some(&token), Body::empty()).await;
+    let (_, deliveries) = call(
+        &f.app,
+        "GET",
+        "/api/deliveries",
+        Some(&token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(deliveries, json!([]));
 }
 
@@ -139,14 +188,27 @@ async fn import_writes_its_delivery(kind: Kind) {
     call(&f.app, "POST", "/api/hooks", Some(&token), json_body(other)).await;
 
     let csv = "name;phone\n\"Doe; Jane\";+1 555\n";
-    let (status, list) =
-        call(&f.app, "POST", "/api/calling-lists?name=Leads", Some(&token), Body::from(csv)).await;
+    let (status, list) = call(
+        &f.app,
+        "POST",
+        "/api/calling-lists?name=Leads",
+        Some(&token),
+        Body::from(csv),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(list["contacts"], 1);
     assert_eq!(list["columns"], json!(["name", "phone"]));
 
     // No dispatcher runs here, so the delivery stays pending as the transaction wrote it.
-    let (_, deliveries) = call(&f.app, "GET", "/api/deliveries", Some(&token), Body::empty()).await;
+    let (_, deliveries) = call(
+        &f.app,
+        "GET",
+        "/api/deliveries",
+        Some(&token),
+        Body::empty(),
+    )
+    .await;
     let deliveries = deliveries.as_array().unwrap();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0]["hook_id"], hook["id"]);
@@ -159,11 +221,24 @@ async fn campaign_copy_of_must_exist(kind: Kind) {
     let Some(f) = fixture(kind).await else { return };
     let token = client_with_agent(&f.pool, "owner").await;
     let other = client_with_agent(&f.pool, "other").await;
-    let (_, theirs) =
-        call(&f.app, "POST", "/api/campaigns", Some(&other), json_body(json!({ "name": "Theirs" }))).await;
+    let (_, theirs) = call(
+        &f.app,
+        "POST",
+        "/api/campaigns",
+        Some(&other),
+        json_body(json!({ "name": "Theirs" })),
+    )
+    .await;
 
     let copy = json!({ "name": "Copy", "copy_of": theirs["id"] });
-    let (status, body) = call(&f.app, "POST", "/api/campaigns", Some(&token), json_body(copy)).await;
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        "/api/campaigns",
+        Some(&token),
+        json_body(copy),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["detail"].as_str().unwrap().contains("does not exist"));
 }
@@ -182,11 +257,20 @@ fn migrations_are_in_step() {
             .unwrap_or_else(|_| panic!("{name:?} has no PostgreSQL version"));
         // The PostgreSQL schema is the SQLite one with PostgreSQL's types.
         let translated = sqlite
-            .replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+            .replace(
+                "INTEGER PRIMARY KEY AUTOINCREMENT",
+                "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            )
             .replace(" INTEGER", " BIGINT")
             .replace(" REAL", " DOUBLE PRECISION")
-            .replace("migrations/postgres, for SQLite", "migrations/sqlite, for PostgreSQL");
-        assert_eq!(translated, postgres, "{name:?} differs between SQLite and PostgreSQL");
+            .replace(
+                "migrations/postgres, for SQLite",
+                "migrations/sqlite, for PostgreSQL",
+            );
+        assert_eq!(
+            translated, postgres,
+            "{name:?} differs between SQLite and PostgreSQL"
+        );
     }
 }
 
@@ -217,16 +301,37 @@ async fn hook_activity_and_hourly_stats(kind: Kind) {
     assert!((activity["success_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
     assert_eq!(activity["last_status"], "failed");
 
-    let (status, hours) = call(&f.app, "GET", "/api/deliveries/stats?hours=3", Some(&token), Body::empty()).await;
+    let (status, hours) = call(
+        &f.app,
+        "GET",
+        "/api/deliveries/stats?hours=3",
+        Some(&token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let hours = hours.as_array().unwrap();
     assert_eq!(hours.len(), 3);
     let now = &hours[2];
-    assert_eq!((now["succeeded"].as_i64(), now["failed"].as_i64(), now["pending"].as_i64()), (Some(2), Some(1), Some(0)));
+    assert_eq!(
+        (
+            now["succeeded"].as_i64(),
+            now["failed"].as_i64(),
+            now["pending"].as_i64()
+        ),
+        (Some(2), Some(1), Some(0))
+    );
     assert_eq!(now["mean_duration_ms"].as_f64(), Some(20.0));
     assert_eq!(hours[0]["succeeded"], 0);
 
-    let (status, _) = call(&f.app, "GET", "/api/deliveries/stats?hours=0", Some(&token), Body::empty()).await;
+    let (status, _) = call(
+        &f.app,
+        "GET",
+        "/api/deliveries/stats?hours=0",
+        Some(&token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -235,19 +340,46 @@ async fn limits_answer_clear_errors(kind: Kind) {
     let token = client_with_agent(&f.pool, "owner").await;
 
     let big_csv = format!("phone\n{}", "1234567890\n".repeat(500));
-    let (status, body) = call(&f.app, "POST", "/api/calling-lists?name=Big", Some(&token), Body::from(big_csv)).await;
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        "/api/calling-lists?name=Big",
+        Some(&token),
+        Body::from(big_csv),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["code"], "body_too_large");
     assert_eq!(body["limit"], 4096);
 
     let many_rows = "phone\n1\n2\n3\n4\n5\n6\n";
-    let (status, body) = call(&f.app, "POST", "/api/calling-lists?name=Rows", Some(&token), Body::from(many_rows)).await;
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        "/api/calling-lists?name=Rows",
+        Some(&token),
+        Body::from(many_rows),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["line"], 7);
-    assert!(body["detail"].as_str().unwrap().contains("more than 5 contacts"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("more than 5 contacts"),
+        "{body}"
+    );
 
     let big_json = json!({ "name": "x".repeat(5000) });
-    let (status, body) = call(&f.app, "POST", "/api/campaigns", Some(&token), json_body(big_json)).await;
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        "/api/campaigns",
+        Some(&token),
+        json_body(big_json),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["code"], "body_too_large");
 
@@ -259,15 +391,32 @@ async fn limits_answer_clear_errors(kind: Kind) {
 
     let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
     for _ in 0..3 {
-        let (status, _) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook.clone())).await;
+        let (status, _) = call(
+            &f.app,
+            "POST",
+            "/api/hooks",
+            Some(&token),
+            json_body(hook.clone()),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED);
     }
     let (status, body) = call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["code"], "limit_reached");
-    assert!(body["detail"].as_str().unwrap().contains("3 hooks"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("3 hooks"),
+        "{body}"
+    );
 
-    let (_, lists) = call(&f.app, "GET", "/api/calling-lists", Some(&token), Body::empty()).await;
+    let (_, lists) = call(
+        &f.app,
+        "GET",
+        "/api/calling-lists",
+        Some(&token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(lists, json!([]));
 }
 
@@ -275,7 +424,12 @@ async fn limits_answer_clear_errors(kind: Kind) {
 async fn admin_of(pool: &db::Pool, name: &str) -> String {
     let client_id = db::create_client(pool, name).await.unwrap();
     let token = db::new_token();
-    let agent = NewAgent { client_id, username: format!("admin-of-{name}"), is_admin: true, ..NewAgent::default() };
+    let agent = NewAgent {
+        client_id,
+        username: format!("admin-of-{name}"),
+        is_admin: true,
+        ..NewAgent::default()
+    };
     db::create_agent(pool, &agent, &token).await.unwrap();
     token
 }
@@ -286,7 +440,14 @@ async fn tokens_are_created_and_revoked(kind: Kind) {
     let stranger = admin_of(&f.pool, "stranger").await;
 
     let new_agent = json!({ "username": "jane", "name": "Jane", "columns": { "team": "blue" } });
-    let (status, jane) = call(&f.app, "POST", "/api/agents", Some(&admin), json_body(new_agent)).await;
+    let (status, jane) = call(
+        &f.app,
+        "POST",
+        "/api/agents",
+        Some(&admin),
+        json_body(new_agent),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{jane}");
     let jane_token = jane["token"].as_str().unwrap().to_string();
     let (status, me) = call(&f.app, "GET", "/api/me", Some(&jane_token), Body::empty()).await;
@@ -294,30 +455,79 @@ async fn tokens_are_created_and_revoked(kind: Kind) {
     assert_eq!(me["values"]["agent.team"], "blue");
 
     // An agent that is not an admin cannot create agents or tokens for others.
-    let (status, body) = call(&f.app, "POST", "/api/agents", Some(&jane_token), json_body(json!({ "username": "x" }))).await;
+    let (status, body) = call(
+        &f.app,
+        "POST",
+        "/api/agents",
+        Some(&jane_token),
+        json_body(json!({ "username": "x" })),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["code"], "forbidden");
     let for_admin = json!({ "agent_id": 1 });
-    let (status, _) = call(&f.app, "POST", "/api/tokens", Some(&jane_token), json_body(for_admin)).await;
+    let (status, _) = call(
+        &f.app,
+        "POST",
+        "/api/tokens",
+        Some(&jane_token),
+        json_body(for_admin),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // A second token of Jane's, created by herself, then revoked by the admin.
-    let (status, second) = call(&f.app, "POST", "/api/tokens", Some(&jane_token), json_body(json!({ "label": "script" }))).await;
+    let (status, second) = call(
+        &f.app,
+        "POST",
+        "/api/tokens",
+        Some(&jane_token),
+        json_body(json!({ "label": "script" })),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let second_token = second["token"].as_str().unwrap().to_string();
     let path = format!("/api/tokens/{}", second["id"]);
     let (status, _) = call(&f.app, "DELETE", &path, Some(&stranger), Body::empty()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(&f.app, "GET", "/api/hooks", Some(&second_token), Body::empty()).await;
+    let (status, _) = call(
+        &f.app,
+        "GET",
+        "/api/hooks",
+        Some(&second_token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = call(&f.app, "DELETE", &path, Some(&admin), Body::empty()).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = call(&f.app, "GET", "/api/hooks", Some(&second_token), Body::empty()).await;
+    let (status, _) = call(
+        &f.app,
+        "GET",
+        "/api/hooks",
+        Some(&second_token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(&f.app, "GET", "/api/hooks", Some(&jane_token), Body::empty()).await;
+    let (status, _) = call(
+        &f.app,
+        "GET",
+        "/api/hooks",
+        Some(&jane_token),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 
-    let (_, listed) = call(&f.app, "GET", "/api/tokens", Some(&jane_token), Body::empty()).await;
+    let (_, listed) = call(
+        &f.app,
+        "GET",
+        "/api/tokens",
+        Some(&jane_token),
+        Body::empty(),
+    )
+    .await;
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|token| token.get("token").is_none()));
@@ -330,19 +540,40 @@ async fn failed_sign_ins_are_limited(kind: Kind) {
     let Some(f) = fixture(kind).await else { return };
     let token = client_with_agent(&f.pool, "owner").await;
     let from = |address: &str, token: &str| {
-        let mut request = Request::builder().uri("/api/hooks").header("authorization", format!("Bearer {token}"));
+        let mut request = Request::builder()
+            .uri("/api/hooks")
+            .header("authorization", format!("Bearer {token}"));
         let address: std::net::SocketAddr = address.parse().unwrap();
         request = request.extension(axum::extract::ConnectInfo(address));
         request.body(Body::empty()).unwrap()
     };
     for attempt in 0..callout_server::auth::MAX_FAILURES {
-        let response = f.app.clone().oneshot(from("192.0.2.7:5000", "co_guess")).await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        let response = f
+            .app
+            .clone()
+            .oneshot(from("192.0.2.7:5000", "co_guess"))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
     }
-    let response = f.app.clone().oneshot(from("192.0.2.7:5001", &token)).await.unwrap();
+    let response = f
+        .app
+        .clone()
+        .oneshot(from("192.0.2.7:5001", &token))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
-    let response = f.app.clone().oneshot(from("192.0.2.8:5000", &token)).await.unwrap();
+    let response = f
+        .app
+        .clone()
+        .oneshot(from("192.0.2.8:5000", &token))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -351,19 +582,44 @@ async fn health_and_metrics_answer(kind: Kind) {
     let token = client_with_agent(&f.pool, "owner").await;
     let hook = json!({ "url": HOOK, "target": "callinglist", "event": "import" });
     call(&f.app, "POST", "/api/hooks", Some(&token), json_body(hook)).await;
-    call(&f.app, "POST", "/api/calling-lists?name=a", Some(&token), Body::from("phone\n1\n")).await;
+    call(
+        &f.app,
+        "POST",
+        "/api/calling-lists?name=a",
+        Some(&token),
+        Body::from("phone\n1\n"),
+    )
+    .await;
 
     for path in ["/healthz", "/readyz"] {
         let request = Request::builder().uri(path).body(Body::empty()).unwrap();
         let response = f.app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
-    let request = Request::builder().uri("/metrics").body(Body::empty()).unwrap();
+    let request = Request::builder()
+        .uri("/metrics")
+        .body(Body::empty())
+        .unwrap();
     let response = f.app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let text = String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    let text = String::from_utf8(
+        to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
     assert!(text.contains("callout_deliveries_pending 1\n"), "{text}");
-    assert!(text.contains("callout_attempts_total{outcome=\"succeeded\"} 0\n"), "{text}");
-    assert!(text.contains("callout_attempt_duration_seconds_bucket{le=\"+Inf\"} 0\n"), "{text}");
-    assert!(text.contains("callout_oldest_pending_delivery_age_seconds "), "{text}");
+    assert!(
+        text.contains("callout_attempts_total{outcome=\"succeeded\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("callout_attempt_duration_seconds_bucket{le=\"+Inf\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("callout_oldest_pending_delivery_age_seconds "),
+        "{text}"
+    );
 }

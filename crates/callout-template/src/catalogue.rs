@@ -4,7 +4,11 @@ use std::fmt;
 
 /// The kind of object a hook watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Target {
     /// Calling lists, the contact lists that dialers work through.
     #[cfg_attr(feature = "serde", serde(rename = "callinglist"))]
@@ -55,7 +59,11 @@ impl fmt::Display for Target {
 
 /// The change to a target's object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Event {
     /// A calling list was created from an uploaded file.
     Import,
@@ -95,7 +103,11 @@ impl fmt::Display for Event {
 
 /// The hooks a tag is available to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum TagScope {
     /// Every hook.
     Every,
@@ -127,20 +139,35 @@ impl Tag {
     pub fn is_available(&self, target: Target, event: Event) -> bool {
         match &self.scope {
             TagScope::Every => true,
-            TagScope::Target { target: own, events } => *own == target && events.contains(&event),
+            TagScope::Target {
+                target: own,
+                events,
+            } => *own == target && events.contains(&event),
         }
     }
 }
 
 /// The tags of every hook, and those of each target, as (name, description, optional).
 const GENERAL_TAGS: [(&str, &str, bool); 8] = [
-    ("client.id", "Id of the client on whose behalf the request was made", false),
-    ("client.identification", "MD5 identification of the client", false),
+    (
+        "client.id",
+        "Id of the client on whose behalf the request was made",
+        false,
+    ),
+    (
+        "client.identification",
+        "MD5 identification of the client",
+        false,
+    ),
     ("client.name", "Name of the client", false),
     ("agent.id", "Id of the agent who made the request", false),
     ("agent.name", "Full name of the agent", true),
     ("agent.username", "Username of the agent", false),
-    ("agent.lang", "Language code of the agent, such as `en`", true),
+    (
+        "agent.lang",
+        "Language code of the agent, such as `en`",
+        true,
+    ),
     ("agent.email", "Email address of the agent", true),
 ];
 
@@ -170,7 +197,10 @@ impl Catalogue {
             }
         }
         let tags = all_tags(&columns);
-        Catalogue { agent_columns: columns, tags }
+        Catalogue {
+            agent_columns: columns,
+            tags,
+        }
     }
 
     /// Returns the deployment's extra agent columns.
@@ -190,7 +220,11 @@ impl Catalogue {
 
     /// Returns the tags that a hook of `target` and `event` has.
     pub fn tags_for(&self, target: Target, event: Event) -> Vec<Tag> {
-        self.tags.iter().filter(|tag| tag.is_available(target, event)).cloned().collect()
+        self.tags
+            .iter()
+            .filter(|tag| tag.is_available(target, event))
+            .cloned()
+            .collect()
     }
 }
 
@@ -233,12 +267,14 @@ impl Default for Catalogue {
 /// Returns the general tags, one per extra agent column, and the tags of each target.
 fn all_tags(agent_columns: &[String]) -> Vec<Tag> {
     {
-        let general = GENERAL_TAGS.iter().map(|(name, description, optional)| Tag {
-            name: name.to_string(),
-            description: description.to_string(),
-            scope: TagScope::Every,
-            optional: *optional,
-        });
+        let general = GENERAL_TAGS
+            .iter()
+            .map(|(name, description, optional)| Tag {
+                name: name.to_string(),
+                description: description.to_string(),
+                scope: TagScope::Every,
+                optional: *optional,
+            });
         let columns = agent_columns.iter().map(|column| Tag {
             name: format!("agent.{column}"),
             description: format!("The agent's `{column}` column in this deployment"),
@@ -253,7 +289,13 @@ fn all_tags(agent_columns: &[String]) -> Vec<Tag> {
                 &[Event::Import, Event::Add, Event::Delete][..],
                 false,
             ),
-            ("campaign.id", "Id of the campaign", Target::Campaigns, &[Event::Create, Event::Delete][..], false),
+            (
+                "campaign.id",
+                "Id of the campaign",
+                Target::Campaigns,
+                &[Event::Create, Event::Delete][..],
+                false,
+            ),
             (
                 "campaign.copy_of",
                 "Id of the campaign this one copies; undefined when it is no copy",
@@ -266,7 +308,10 @@ fn all_tags(agent_columns: &[String]) -> Vec<Tag> {
         .map(|(name, description, target, events, optional)| Tag {
             name: name.to_string(),
             description: description.to_string(),
-            scope: TagScope::Target { target, events: events.to_vec() },
+            scope: TagScope::Target {
+                target,
+                events: events.to_vec(),
+            },
             optional,
         });
         general.chain(columns).chain(scoped).collect()
@@ -281,7 +326,11 @@ mod tests {
     fn scoped_tags_follow_target_and_event() {
         let catalogue = Catalogue::default();
         let names = |target, event| -> Vec<String> {
-            catalogue.tags_for(target, event).into_iter().map(|tag| tag.name).collect()
+            catalogue
+                .tags_for(target, event)
+                .into_iter()
+                .map(|tag| tag.name)
+                .collect()
         };
         assert!(names(Target::CallingList, Event::Import).contains(&"calling_list.id".into()));
         assert!(!names(Target::CallingList, Event::Import).contains(&"campaign.id".into()));

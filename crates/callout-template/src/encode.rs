@@ -14,8 +14,23 @@ pub(crate) fn is_unreserved(byte: u8) -> bool {
 pub(crate) fn is_reserved(byte: u8) -> bool {
     matches!(
         byte,
-        b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@' | b'!' | b'$' | b'&' | b'\'' | b'('
-            | b')' | b'*' | b'+' | b',' | b';' | b'='
+        b':' | b'/'
+            | b'?'
+            | b'#'
+            | b'['
+            | b']'
+            | b'@'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
     )
 }
 
@@ -30,7 +45,10 @@ pub(crate) fn is_literal(byte: u8) -> bool {
 
 /// Tells whether `bytes` starts with a pct-encoded triplet such as `%2F`.
 pub(crate) fn starts_with_triplet(bytes: &[u8]) -> bool {
-    bytes.len() >= 3 && bytes[0] == b'%' && bytes[1].is_ascii_hexdigit() && bytes[2].is_ascii_hexdigit()
+    bytes.len() >= 3
+        && bytes[0] == b'%'
+        && bytes[1].is_ascii_hexdigit()
+        && bytes[2].is_ascii_hexdigit()
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";

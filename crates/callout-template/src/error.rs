@@ -45,7 +45,11 @@ pub enum ErrorKind {
 
 /// The input of a hook that an error or warning points into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Field {
     /// The URL template.
     Url,
@@ -84,7 +88,15 @@ impl Error {
         message: String,
     ) -> Error {
         let (line, column) = span.line_column(source);
-        Error { kind, message, field, start: span.start, end: span.end, line, column }
+        Error {
+            kind,
+            message,
+            field,
+            start: span.start,
+            end: span.end,
+            line,
+            column,
+        }
     }
 
     /// Returns the span of the problem.
@@ -95,13 +107,21 @@ impl Error {
     /// Returns a value whose `Display` prints the message, the line of `source` with the
     /// problem and a caret line under the span, for terminals and logs.
     pub fn annotate<'a>(&'a self, source: &'a str) -> Annotated<'a> {
-        Annotated { message: &self.message, span: self.span(), source }
+        Annotated {
+            message: &self.message,
+            span: self.span(),
+            source,
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (line {}, column {})", self.message, self.line, self.column)
+        write!(
+            f,
+            "{} (line {}, column {})",
+            self.message, self.line, self.column
+        )
     }
 }
 
@@ -170,7 +190,9 @@ impl fmt::Display for Annotated<'_> {
         let start = self.span.start.min(self.source.len());
         let end = self.span.end.clamp(start, self.source.len());
         let line_start = self.source[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.source[start..].find('\n').map_or(self.source.len(), |i| start + i);
+        let line_end = self.source[start..]
+            .find('\n')
+            .map_or(self.source.len(), |i| start + i);
         let (line, column) = self.span.line_column(self.source);
 
         let text = &self.source[line_start..line_end];

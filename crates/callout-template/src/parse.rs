@@ -15,7 +15,10 @@ pub const MAX_ERRORS: usize = 100;
 pub fn parse(source: &str) -> Result<Template, Vec<Error>> {
     let (parts, errors) = parse_parts(source);
     if errors.is_empty() {
-        Ok(Template { source: source.to_string(), parts })
+        Ok(Template {
+            source: source.to_string(),
+            parts,
+        })
     } else {
         Err(errors)
     }
@@ -100,7 +103,10 @@ fn error(kind: ErrorKind, source: &str, span: Span, message: String) -> Error {
 fn push_literal(source: &str, start: usize, end: usize, parts: &mut Vec<Part>) {
     if start < end {
         let span = Span::new(start, end);
-        parts.push(Part::Literal { span, encoded: encode_literal(&source[start..end]) });
+        parts.push(Part::Literal {
+            span,
+            encoded: encode_literal(&source[start..end]),
+        });
     }
 }
 
@@ -129,7 +135,10 @@ fn parse_expression(source: &str, open: usize, close: usize) -> Result<Expressio
                 ErrorKind::ExpressionOperatorReserved,
                 source,
                 Span::new(at, at + 1),
-                format!("operator `{}` is reserved by RFC 6570 and has no meaning", bytes[at] as char),
+                format!(
+                    "operator `{}` is reserved by RFC 6570 and has no meaning",
+                    bytes[at] as char
+                ),
             ));
         }
         byte => match Operator::from_byte(byte) {
@@ -152,7 +161,11 @@ fn parse_expression(source: &str, open: usize, close: usize) -> Result<Expressio
         // `parse_variable` stops only at `}` or `,`.
         at += 1;
     }
-    Ok(Expression { operator, variables, span: Span::new(open, close + 1) })
+    Ok(Expression {
+        operator,
+        variables,
+        span: Span::new(open, close + 1),
+    })
 }
 
 /// Parses one `varspec` starting at `start`. It ends at `close` or at a `,`.
@@ -200,12 +213,17 @@ fn parse_variable(source: &str, start: usize, close: usize) -> Result<Variable, 
             let (c, _) = char_at(source, at);
             format!("`{c}` is not allowed in a variable name: use letters, digits, `_` and `.`")
         };
-        let span = if at == close { Span::new(at, at) } else { char_at(source, at).1 };
+        let span = if at == close {
+            Span::new(at, at)
+        } else {
+            char_at(source, at).1
+        };
         return Err(error(ErrorKind::VariableNameInvalid, source, span, message));
     }
     if at < close && !matches!(bytes[at], b',' | b':' | b'*') {
         let (c, span) = char_at(source, at);
-        let message = format!("`{c}` is not allowed in a variable name: use letters, digits, `_` and `.`");
+        let message =
+            format!("`{c}` is not allowed in a variable name: use letters, digits, `_` and `.`");
         return Err(error(ErrorKind::VariableNameInvalid, source, span, message));
     }
     if bytes[at - 1] == b'.' {
@@ -226,7 +244,10 @@ fn parse_variable(source: &str, start: usize, close: usize) -> Result<Variable, 
             digits_end += 1;
         }
         let digits = &source[digits_start..digits_end];
-        let length = digits.parse::<u16>().ok().filter(|&n| (1..=9999).contains(&n));
+        let length = digits
+            .parse::<u16>()
+            .ok()
+            .filter(|&n| (1..=9999).contains(&n));
         match length {
             Some(length) if !digits.starts_with('0') => modifier = Modifier::Prefix(length),
             _ => {
@@ -254,10 +275,19 @@ fn parse_variable(source: &str, start: usize, close: usize) -> Result<Variable, 
     if at < close && bytes[at] != b',' {
         let (c, span) = char_at(source, at);
         let message = format!("`{c}` cannot follow the modifier of `{name}`");
-        return Err(error(ErrorKind::VariableModifierInvalid, source, span, message));
+        return Err(error(
+            ErrorKind::VariableModifierInvalid,
+            source,
+            span,
+            message,
+        ));
     }
 
-    Ok(Variable { name, modifier, span: Span::new(start, at) })
+    Ok(Variable {
+        name,
+        modifier,
+        span: Span::new(start, at),
+    })
 }
 
 #[cfg(test)]
@@ -286,10 +316,15 @@ mod tests {
     #[test]
     fn operators_and_modifiers_parse() {
         let template = parse("{?a,b*,c:3}{+d}{#e}{.f}{/g}{;h}{&i}").unwrap();
-        let Part::Expression(query) = &template.parts()[0] else { panic!("not an expression") };
+        let Part::Expression(query) = &template.parts()[0] else {
+            panic!("not an expression")
+        };
         assert_eq!(query.operator, Operator::Query);
         let modifiers: Vec<_> = query.variables.iter().map(|v| v.modifier).collect();
-        assert_eq!(modifiers, [Modifier::None, Modifier::Explode, Modifier::Prefix(3)]);
+        assert_eq!(
+            modifiers,
+            [Modifier::None, Modifier::Explode, Modifier::Prefix(3)]
+        );
         assert_eq!(template.parts().len(), 7);
     }
 
@@ -299,7 +334,10 @@ mod tests {
     #[test]
     fn invalid_templates_table() {
         let cases: &[(&str, &[Expected])] = &[
-            ("http://x/{agent.id", &[(ErrorKind::ExpressionUnclosed, 9, 18)]),
+            (
+                "http://x/{agent.id",
+                &[(ErrorKind::ExpressionUnclosed, 9, 18)],
+            ),
             ("http://x/{a{b}", &[(ErrorKind::ExpressionUnclosed, 9, 11)]),
             ("http://x/a}", &[(ErrorKind::BraceUnmatched, 10, 11)]),
             ("{}", &[(ErrorKind::ExpressionEmpty, 0, 2)]),
@@ -311,13 +349,19 @@ mod tests {
             ("{%2x}", &[(ErrorKind::VariableNameInvalid, 1, 4)]),
             ("{var:0}", &[(ErrorKind::VariableModifierInvalid, 4, 6)]),
             ("{var:01}", &[(ErrorKind::VariableModifierInvalid, 4, 7)]),
-            ("{var:10000}", &[(ErrorKind::VariableModifierInvalid, 4, 10)]),
+            (
+                "{var:10000}",
+                &[(ErrorKind::VariableModifierInvalid, 4, 10)],
+            ),
             ("{hello:2*}", &[(ErrorKind::VariableModifierInvalid, 8, 9)]),
             ("{agent.ñame}", &[(ErrorKind::VariableNameInvalid, 7, 9)]),
             ("100%", &[(ErrorKind::LiteralPercentInvalid, 3, 4)]),
             (
                 "}{a",
-                &[(ErrorKind::BraceUnmatched, 0, 1), (ErrorKind::ExpressionUnclosed, 1, 3)],
+                &[
+                    (ErrorKind::BraceUnmatched, 0, 1),
+                    (ErrorKind::ExpressionUnclosed, 1, 3),
+                ],
             ),
         ];
         for (source, expected) in cases {
@@ -334,7 +378,12 @@ mod tests {
 
     #[test]
     fn parse_then_print_gives_template_back() {
-        for source in ["http://x/{a}?b={c:2}&d={+e}#f", "", "plain", "caf\u{e9} {x}"] {
+        for source in [
+            "http://x/{a}?b={c:2}&d={+e}#f",
+            "",
+            "plain",
+            "caf\u{e9} {x}",
+        ] {
             assert_eq!(parse(source).unwrap().to_string(), source);
         }
     }
@@ -344,7 +393,9 @@ mod tests {
         let source = "{".repeat(50_000);
         let errors = parse(&source).unwrap_err();
         assert_eq!(errors.len(), MAX_ERRORS);
-        assert!(errors.iter().all(|e| e.kind == ErrorKind::ExpressionUnclosed));
+        assert!(errors
+            .iter()
+            .all(|e| e.kind == ErrorKind::ExpressionUnclosed));
     }
 
     #[test]

@@ -51,7 +51,9 @@ impl Variables for BTreeMap<String, Value> {
 
 impl Variables for [(String, Value)] {
     fn get(&self, name: &str) -> Option<&Value> {
-        self.iter().find(|(key, _)| key == name).map(|(_, value)| value)
+        self.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
     }
 }
 
@@ -68,7 +70,11 @@ impl Template {
     }
 
     /// Renders like [`Template::render`], appending to `out`.
-    pub fn render_to<V: Variables + ?Sized>(&self, values: &V, out: &mut String) -> Result<(), Error> {
+    pub fn render_to<V: Variables + ?Sized>(
+        &self,
+        values: &V,
+        out: &mut String,
+    ) -> Result<(), Error> {
         for part in &self.parts {
             match part {
                 Part::Literal { encoded, .. } => out.push_str(encoded),
@@ -88,7 +94,9 @@ impl Template {
         let allow_reserved = operator.allows_reserved();
         let mut first = true;
         for variable in &expression.variables {
-            let Some(value) = values.get(&variable.name) else { continue };
+            let Some(value) = values.get(&variable.name) else {
+                continue;
+            };
             let defined = match value {
                 Value::String(_) => true,
                 Value::List(items) => !items.is_empty(),
@@ -97,7 +105,11 @@ impl Template {
             if !defined {
                 continue;
             }
-            out.push_str(if first { operator.first() } else { operator.separator() });
+            out.push_str(if first {
+                operator.first()
+            } else {
+                operator.separator()
+            });
             first = false;
 
             let name = variable.name.as_str();
@@ -175,7 +187,10 @@ impl Template {
                 Field::Url,
                 &self.source,
                 variable.span,
-                format!("`{}` is a list or map, which a prefix modifier cannot shorten", variable.name),
+                format!(
+                    "`{}` is a list or map, which a prefix modifier cannot shorten",
+                    variable.name
+                ),
             ));
         }
         Ok(())
@@ -196,7 +211,10 @@ mod tests {
     use crate::parse;
 
     fn values(pairs: &[(&str, Value)]) -> HashMap<String, Value> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -215,18 +233,34 @@ mod tests {
                 "http://example.com/?agent_id=7&calling_list_id=42",
             ),
             ("https://x/{agent.name}", "https://x/Jos%C3%A9%20%26%20Ana"),
-            ("https://x/?c={client.name}", "https://x/?c=Acme%20Calls%2BCo%20%231%2F2%2050%25"),
+            (
+                "https://x/?c={client.name}",
+                "https://x/?c=Acme%20Calls%2BCo%20%231%2F2%2050%25",
+            ),
             ("https://x/?v={evil}", "https://x/?v=%7Bagent.id%7D"),
             ("https://x/?copy={campaign.copy_of}", "https://x/?copy="),
-            ("https://x/{?agent.id,missing,calling_list.id}", "https://x/?agent.id=7&calling_list.id=42"),
-            ("https://x/{?campaign.copy_of}", "https://x/?campaign.copy_of="),
-            ("https://x/{;campaign.copy_of}", "https://x/;campaign.copy_of"),
+            (
+                "https://x/{?agent.id,missing,calling_list.id}",
+                "https://x/?agent.id=7&calling_list.id=42",
+            ),
+            (
+                "https://x/{?campaign.copy_of}",
+                "https://x/?campaign.copy_of=",
+            ),
+            (
+                "https://x/{;campaign.copy_of}",
+                "https://x/;campaign.copy_of",
+            ),
             ("https://x/{agent.name:4}", "https://x/Jos%C3%A9"),
             ("https://x/a b", "https://x/a%20b"),
         ];
         for (source, expected) in cases {
             let template = parse(source).unwrap();
-            assert_eq!(template.render(&vals).unwrap(), expected, "template {source:?}");
+            assert_eq!(
+                template.render(&vals).unwrap(),
+                expected,
+                "template {source:?}"
+            );
         }
     }
 
@@ -234,7 +268,13 @@ mod tests {
     fn composite_values_expand() {
         let vals = values(&[
             ("list", Value::List(vec!["red".into(), "green".into()])),
-            ("keys", Value::Map(vec![("semi".into(), ";".into()), ("dot".into(), ".".into())])),
+            (
+                "keys",
+                Value::Map(vec![
+                    ("semi".into(), ";".into()),
+                    ("dot".into(), ".".into()),
+                ]),
+            ),
             ("empty_list", Value::List(Vec::new())),
         ]);
         let cases = [
@@ -247,7 +287,11 @@ mod tests {
             ("{?empty_list}", ""),
         ];
         for (source, expected) in cases {
-            assert_eq!(parse(source).unwrap().render(&vals).unwrap(), expected, "{source}");
+            assert_eq!(
+                parse(source).unwrap().render(&vals).unwrap(),
+                expected,
+                "{source}"
+            );
         }
     }
 

@@ -55,7 +55,11 @@ pub fn validate_hook(draft: &HookDraft<'_>, catalogue: &Catalogue) -> Report {
             Field::Target,
             draft.target,
             Span::new(0, draft.target.len()),
-            format!("unknown target `{}`: use {}", draft.target, names.join(" or ")),
+            format!(
+                "unknown target `{}`: use {}",
+                draft.target,
+                names.join(" or ")
+            ),
         ));
     }
     let event = Event::from_name(draft.event).filter(|event| match target {
@@ -84,26 +88,49 @@ pub fn validate_hook(draft: &HookDraft<'_>, catalogue: &Catalogue) -> Report {
     }
 
     let (parts, parse_errors) = parse_parts(draft.url);
-    let template = Template { source: draft.url.to_string(), parts };
+    let template = Template {
+        source: draft.url.to_string(),
+        parts,
+    };
     if !parse_errors.is_empty() {
         // The expressions that did parse are still checked, so one round of fixes can
         // address every problem. Errors stay in the order of the text.
         errors.extend(parse_errors);
-        check_expressions(&template, catalogue, target.zip(event), &mut errors, &mut Vec::new());
+        check_expressions(
+            &template,
+            catalogue,
+            target.zip(event),
+            &mut errors,
+            &mut Vec::new(),
+        );
         errors.sort_by_key(|error| (error.field == Field::Url, error.start));
         errors.truncate(MAX_ERRORS);
-        return Report { template: None, errors, warnings };
+        return Report {
+            template: None,
+            errors,
+            warnings,
+        };
     }
 
     check_url_shape(&template, &mut errors, &mut warnings);
-    check_expressions(&template, catalogue, target.zip(event), &mut errors, &mut warnings);
+    check_expressions(
+        &template,
+        catalogue,
+        target.zip(event),
+        &mut errors,
+        &mut warnings,
+    );
     check_literals(&template, &mut warnings);
     check_query_keys(&template, &mut warnings);
     warnings.sort_by_key(|warning| warning.start);
     // Like parse errors, reports are capped: a template with more is broken throughout.
     errors.truncate(MAX_ERRORS);
     warnings.truncate(MAX_ERRORS);
-    Report { template: Some(template), errors, warnings }
+    Report {
+        template: Some(template),
+        errors,
+        warnings,
+    }
 }
 
 fn url_error(template: &Template, kind: ErrorKind, span: Span, message: String) -> Error {
@@ -141,11 +168,19 @@ fn check_url_shape(template: &Template, errors: &mut Vec<Error>, warnings: &mut 
         7
     } else {
         let message = match first.find("://") {
-            Some(end) => format!("scheme `{}` is not supported: use `http` or `https`", &first[..end]),
+            Some(end) => format!(
+                "scheme `{}` is not supported: use `http` or `https`",
+                &first[..end]
+            ),
             None => "the URL must be absolute and start with `http://` or `https://`".to_string(),
         };
         let end = first.find("://").unwrap_or(first.len().min(1));
-        errors.push(url_error(template, ErrorKind::UrlSchemeInvalid, Span::new(0, end), message));
+        errors.push(url_error(
+            template,
+            ErrorKind::UrlSchemeInvalid,
+            Span::new(0, end),
+            message,
+        ));
         return;
     };
 
@@ -197,7 +232,11 @@ fn check_url_shape(template: &Template, errors: &mut Vec<Error>, warnings: &mut 
     } else if host_tags.is_empty() {
         let span = Span::new(scheme_end, authority_end.max(scheme_end));
         if let Some(message) = authority_problem(&literal_host) {
-            let kind = if message.starts_with("port") { ErrorKind::UrlPortInvalid } else { ErrorKind::UrlHostInvalid };
+            let kind = if message.starts_with("port") {
+                ErrorKind::UrlPortInvalid
+            } else {
+                ErrorKind::UrlHostInvalid
+            };
             errors.push(url_error(template, kind, span, message));
         }
     }
@@ -205,7 +244,9 @@ fn check_url_shape(template: &Template, errors: &mut Vec<Error>, warnings: &mut 
 
 /// Returns what is wrong with the host or port of an authority written in full, if anything.
 fn authority_problem(authority: &str) -> Option<String> {
-    let after_user = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let after_user = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     let (host, port) = if let Some(rest) = after_user.strip_prefix('[') {
         let (address, after) = rest.split_once(']')?;
         if address.parse::<std::net::Ipv6Addr>().is_err() {
@@ -224,25 +265,34 @@ fn authority_problem(authority: &str) -> Option<String> {
                 "host `{host}` is not ASCII: write an internationalized name in its `xn--` form"
             ));
         }
-        if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
-            return Some(format!("host `{host}` contains `{c}`, which a host name cannot"));
+        if let Some(c) = host
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+        {
+            return Some(format!(
+                "host `{host}` contains `{c}`, which a host name cannot"
+            ));
         }
     }
     match port {
-        Some(port) if !port.is_empty() && port.parse::<u16>().map_or(true, |p| p == 0) => {
-            Some(format!("port `{port}` is invalid: use a number from 1 to 65535"))
-        }
+        Some(port) if !port.is_empty() && port.parse::<u16>().map_or(true, |p| p == 0) => Some(
+            format!("port `{port}` is invalid: use a number from 1 to 65535"),
+        ),
         _ => None,
     }
 }
 
 /// Returns the host of the literal text of an authority, without user information and port.
 fn host_of(authority: &str) -> &str {
-    let after_user = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let after_user = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     if after_user.starts_with('[') {
         return after_user;
     }
-    after_user.split_once(':').map_or(after_user, |(host, _)| host)
+    after_user
+        .split_once(':')
+        .map_or(after_user, |(host, _)| host)
 }
 
 fn check_expressions(
@@ -279,7 +329,10 @@ fn check_expressions(
             if errors.len() >= MAX_ERRORS || warnings.len() >= MAX_ERRORS {
                 return;
             }
-            let name_span = Span::new(variable.span.start, variable.span.start + variable.name.len());
+            let name_span = Span::new(
+                variable.span.start,
+                variable.span.start + variable.name.len(),
+            );
             let Some(tag) = catalogue.tag(&variable.name) else {
                 errors.push(url_error(
                     template,
@@ -300,7 +353,10 @@ fn check_expressions(
                     continue;
                 }
             }
-            if tag.optional && expression.operator == Operator::Simple && previous_literal.ends_with('=') {
+            if tag.optional
+                && expression.operator == Operator::Simple
+                && previous_literal.ends_with('=')
+            {
                 warnings.push(Warning::new(
                     WarningKind::TagMayBeEmpty,
                     source,
@@ -327,7 +383,9 @@ fn check_literals(template: &Template, warnings: &mut Vec<Warning>) {
                     WarningKind::LiteralEncoded,
                     source,
                     *span,
-                    format!("`{text}` has characters that are sent percent-encoded, as `{encoded}`"),
+                    format!(
+                        "`{text}` has characters that are sent percent-encoded, as `{encoded}`"
+                    ),
                 );
                 warning.replacement = Some(encoded.clone());
                 warnings.push(warning);
@@ -345,8 +403,14 @@ fn check_query_keys(template: &Template, warnings: &mut Vec<Warning>) {
     let mut previous_was_expression = false;
     let repeated = |key: &str, span: Span, seen: &HashSet<&str>, warnings: &mut Vec<Warning>| {
         if seen.contains(key) && warnings.len() < MAX_ERRORS {
-            let message = format!("query key `{key}` appears twice, which receivers read in different ways");
-            warnings.push(Warning::new(WarningKind::QueryKeyRepeated, source, span, message));
+            let message =
+                format!("query key `{key}` appears twice, which receivers read in different ways");
+            warnings.push(Warning::new(
+                WarningKind::QueryKeyRepeated,
+                source,
+                span,
+                message,
+            ));
         }
     };
     for part in template.parts() {
@@ -383,7 +447,10 @@ fn check_query_keys(template: &Template, warnings: &mut Vec<Warning>) {
                 previous_was_expression = false;
             }
             Part::Expression(expression) => {
-                if matches!(expression.operator, Operator::Query | Operator::QueryContinuation) {
+                if matches!(
+                    expression.operator,
+                    Operator::Query | Operator::QueryContinuation
+                ) {
                     in_query = true;
                     for variable in &expression.variables {
                         repeated(&variable.name, variable.span, &seen, warnings);
@@ -405,17 +472,37 @@ mod tests {
     }
 
     fn error_kinds(report: &Report) -> Vec<(ErrorKind, Field, usize, usize)> {
-        report.errors.iter().map(|e| (e.kind, e.field, e.start, e.end)).collect()
+        report
+            .errors
+            .iter()
+            .map(|e| (e.kind, e.field, e.start, e.end))
+            .collect()
     }
 
     #[test]
     fn valid_hooks_table() {
         let cases = [
-            ("https://example.com/?agent_id={agent.id}&calling_list_id={calling_list.id}", "callinglist", "import"),
-            ("https://example.com/{calling_list.id}", "callinglist", "delete"),
-            ("https://example.com/c/{campaign.id}{?campaign.copy_of}", "campaigns", "create"),
+            (
+                "https://example.com/?agent_id={agent.id}&calling_list_id={calling_list.id}",
+                "callinglist",
+                "import",
+            ),
+            (
+                "https://example.com/{calling_list.id}",
+                "callinglist",
+                "delete",
+            ),
+            (
+                "https://example.com/c/{campaign.id}{?campaign.copy_of}",
+                "campaigns",
+                "create",
+            ),
             ("https://example.com/c/{campaign.id}", "campaigns", "delete"),
-            ("https://user:pw@example.com:8443/x?team={agent.team}", "campaigns", "delete"),
+            (
+                "https://user:pw@example.com:8443/x?team={agent.team}",
+                "campaigns",
+                "delete",
+            ),
             ("HTTPS://{client.name}.example.com/", "campaigns", "delete"),
             ("https://[2001:db8::1]:8443/x", "campaigns", "delete"),
             ("https://example.com:/x", "campaigns", "delete"),
@@ -433,27 +520,121 @@ mod tests {
     fn invalid_hooks_table() {
         use ErrorKind::*;
         let cases: &[(&str, &str, &str, &[Expected])] = &[
-            ("https://x/", "lists", "import", &[(TargetUnknown, Field::Target, 0, 5)]),
-            ("https://x/", "callinglist", "create", &[(EventUnknown, Field::Event, 0, 6)]),
-            ("https://x/{agent.nosuch}", "callinglist", "add", &[(TagUnknown, Field::Url, 11, 23)]),
-            ("https://x/{campaign.id}", "callinglist", "add", &[(TagUnavailable, Field::Url, 11, 22)]),
-            ("https://x/{campaign.copy_of}", "campaigns", "delete", &[(TagUnavailable, Field::Url, 11, 27)]),
-            ("https://x/{agent.id", "callinglist", "add", &[(ExpressionUnclosed, Field::Url, 10, 19)]),
-            ("https://x/agent.id}", "callinglist", "add", &[(BraceUnmatched, Field::Url, 18, 19)]),
-            ("example.com/{agent.id}", "callinglist", "add", &[(UrlSchemeInvalid, Field::Url, 0, 1)]),
-            ("ftp://x/{agent.id}", "callinglist", "add", &[(UrlSchemeInvalid, Field::Url, 0, 3)]),
-            ("{agent.id}", "callinglist", "add", &[(UrlSchemeInvalid, Field::Url, 0, 10)]),
-            ("https:///{agent.id}", "callinglist", "add", &[(UrlHostMissing, Field::Url, 8, 8)]),
-            ("https://{client.name}/", "callinglist", "add", &[(UrlHostMissing, Field::Url, 8, 21)]),
-            ("https://x/{+agent.name}", "callinglist", "add", &[(ExpressionOperatorUnsafe, Field::Url, 11, 12)]),
-            ("http://127.0.0.1:99999/x", "callinglist", "add", &[(UrlPortInvalid, Field::Url, 7, 22)]),
-            ("http://exa mple.com/x", "callinglist", "add", &[(UrlHostInvalid, Field::Url, 7, 19)]),
-            ("https://\u{e9}.com/x", "callinglist", "add", &[(UrlHostInvalid, Field::Url, 8, 14)]),
-            ("https://[::1x]/", "callinglist", "add", &[(UrlHostInvalid, Field::Url, 8, 14)]),
-            ("", "callinglist", "add", &[(UrlSchemeInvalid, Field::Url, 0, 0)]),
+            (
+                "https://x/",
+                "lists",
+                "import",
+                &[(TargetUnknown, Field::Target, 0, 5)],
+            ),
+            (
+                "https://x/",
+                "callinglist",
+                "create",
+                &[(EventUnknown, Field::Event, 0, 6)],
+            ),
+            (
+                "https://x/{agent.nosuch}",
+                "callinglist",
+                "add",
+                &[(TagUnknown, Field::Url, 11, 23)],
+            ),
+            (
+                "https://x/{campaign.id}",
+                "callinglist",
+                "add",
+                &[(TagUnavailable, Field::Url, 11, 22)],
+            ),
+            (
+                "https://x/{campaign.copy_of}",
+                "campaigns",
+                "delete",
+                &[(TagUnavailable, Field::Url, 11, 27)],
+            ),
+            (
+                "https://x/{agent.id",
+                "callinglist",
+                "add",
+                &[(ExpressionUnclosed, Field::Url, 10, 19)],
+            ),
+            (
+                "https://x/agent.id}",
+                "callinglist",
+                "add",
+                &[(BraceUnmatched, Field::Url, 18, 19)],
+            ),
+            (
+                "example.com/{agent.id}",
+                "callinglist",
+                "add",
+                &[(UrlSchemeInvalid, Field::Url, 0, 1)],
+            ),
+            (
+                "ftp://x/{agent.id}",
+                "callinglist",
+                "add",
+                &[(UrlSchemeInvalid, Field::Url, 0, 3)],
+            ),
+            (
+                "{agent.id}",
+                "callinglist",
+                "add",
+                &[(UrlSchemeInvalid, Field::Url, 0, 10)],
+            ),
+            (
+                "https:///{agent.id}",
+                "callinglist",
+                "add",
+                &[(UrlHostMissing, Field::Url, 8, 8)],
+            ),
+            (
+                "https://{client.name}/",
+                "callinglist",
+                "add",
+                &[(UrlHostMissing, Field::Url, 8, 21)],
+            ),
+            (
+                "https://x/{+agent.name}",
+                "callinglist",
+                "add",
+                &[(ExpressionOperatorUnsafe, Field::Url, 11, 12)],
+            ),
+            (
+                "http://127.0.0.1:99999/x",
+                "callinglist",
+                "add",
+                &[(UrlPortInvalid, Field::Url, 7, 22)],
+            ),
+            (
+                "http://exa mple.com/x",
+                "callinglist",
+                "add",
+                &[(UrlHostInvalid, Field::Url, 7, 19)],
+            ),
+            (
+                "https://\u{e9}.com/x",
+                "callinglist",
+                "add",
+                &[(UrlHostInvalid, Field::Url, 8, 14)],
+            ),
+            (
+                "https://[::1x]/",
+                "callinglist",
+                "add",
+                &[(UrlHostInvalid, Field::Url, 8, 14)],
+            ),
+            (
+                "",
+                "callinglist",
+                "add",
+                &[(UrlSchemeInvalid, Field::Url, 0, 0)],
+            ),
         ];
         for (url, target, event, expected) in cases {
-            assert_eq!(error_kinds(&check(url, target, event)), *expected, "hook {url:?}");
+            assert_eq!(
+                error_kinds(&check(url, target, event)),
+                *expected,
+                "hook {url:?}"
+            );
         }
     }
 
@@ -463,10 +644,18 @@ mod tests {
         let kinds: Vec<_> = report.errors.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
-            [ErrorKind::TargetUnknown, ErrorKind::TagUnknown, ErrorKind::ExpressionUnclosed]
+            [
+                ErrorKind::TargetUnknown,
+                ErrorKind::TagUnknown,
+                ErrorKind::ExpressionUnclosed
+            ]
         );
 
-        let report = check("https://x/{agent.nosuch}/{campaign.id}", "callinglist", "add");
+        let report = check(
+            "https://x/{agent.nosuch}/{campaign.id}",
+            "callinglist",
+            "add",
+        );
         let kinds: Vec<_> = report.errors.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [ErrorKind::TagUnknown, ErrorKind::TagUnavailable]);
     }
@@ -496,6 +685,9 @@ mod tests {
     #[test]
     fn encoded_literal_warning_gives_replacement() {
         let report = check("https://x/a b/", "campaigns", "create");
-        assert_eq!(report.warnings[0].replacement.as_deref(), Some("https://x/a%20b/"));
+        assert_eq!(
+            report.warnings[0].replacement.as_deref(),
+            Some("https://x/a%20b/")
+        );
     }
 }

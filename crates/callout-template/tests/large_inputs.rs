@@ -44,16 +44,25 @@ fn peak_during<T>(work: impl FnOnce() -> T) -> (T, usize) {
 }
 
 fn hook(url: &str) -> HookDraft<'_> {
-    HookDraft { url, target: "callinglist", event: "import" }
+    HookDraft {
+        url,
+        target: "callinglist",
+        event: "import",
+    }
 }
 
 fn values(pairs: &[(&str, &str)]) -> HashMap<String, Value> {
-    pairs.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect()
 }
 
 #[test]
 fn literal_of_100_000_characters() {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let url = format!("https://example.com/{}", "a".repeat(100_000));
     let (rendered, peak) = peak_during(|| {
         let report = validate_hook(&hook(&url), &Catalogue::default());
@@ -61,38 +70,65 @@ fn literal_of_100_000_characters() {
         report.template.unwrap().render(&values(&[])).unwrap()
     });
     assert_eq!(rendered, url);
-    assert!(peak < 8 * url.len(), "peak {peak} bytes for {} bytes of input", url.len());
+    assert!(
+        peak < 8 * url.len(),
+        "peak {peak} bytes for {} bytes of input",
+        url.len()
+    );
 }
 
 #[test]
 fn template_of_10_000_expressions() {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let url = format!("https://example.com/{}", "{agent.id}/".repeat(10_000));
     let (rendered, peak) = peak_during(|| {
         let report = validate_hook(&hook(&url), &Catalogue::default());
         assert!(report.is_valid(), "{:?}", report.errors.first());
-        report.template.unwrap().render(&values(&[("agent.id", "7")])).unwrap()
+        report
+            .template
+            .unwrap()
+            .render(&values(&[("agent.id", "7")]))
+            .unwrap()
     });
-    assert_eq!(rendered, format!("https://example.com/{}", "7/".repeat(10_000)));
+    assert_eq!(
+        rendered,
+        format!("https://example.com/{}", "7/".repeat(10_000))
+    );
     // Each expression is two parts (itself and the literal `/` after it) and a variable,
     // about 170 bytes, and a growing vector briefly keeps its old and new buffers.
-    assert!(peak < 600 * 10_000, "peak {peak} bytes for 10,000 expressions");
+    assert!(
+        peak < 600 * 10_000,
+        "peak {peak} bytes for 10,000 expressions"
+    );
 }
 
 #[test]
 fn unclosed_braces_50_000() {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let url = format!("https://example.com/{}", "{".repeat(50_000));
     let (report, peak) = peak_during(|| validate_hook(&hook(&url), &Catalogue::default()));
     assert!(!report.is_valid());
-    assert!(report.errors.iter().all(|error| error.kind == ErrorKind::ExpressionUnclosed));
+    assert!(report
+        .errors
+        .iter()
+        .all(|error| error.kind == ErrorKind::ExpressionUnclosed));
     assert_eq!(report.errors[0].start, 20);
-    assert!(peak < 4 * url.len(), "peak {peak} bytes for {} bytes of input", url.len());
+    assert!(
+        peak < 4 * url.len(),
+        "peak {peak} bytes for {} bytes of input",
+        url.len()
+    );
 }
 
 #[test]
 fn value_of_one_megabyte() {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let value: String = "Zoë & Co/?#%+ ".repeat(1_000_000 / 15);
     let template = parse("https://example.com/?who={agent.name}").unwrap();
     let vals = values(&[("agent.name", &value)]);
@@ -103,16 +139,25 @@ fn value_of_one_megabyte() {
     assert!(!encoded.contains(['&', '/', '?', '#', '=', ' ', '+']));
     // The output is at most three bytes per byte of value; growing the buffer may hold the
     // old and the new copy at once.
-    assert!(peak < 3 * 3 * value.len(), "peak {peak} bytes for a value of {} bytes", value.len());
+    assert!(
+        peak < 3 * 3 * value.len(),
+        "peak {peak} bytes for a value of {} bytes",
+        value.len()
+    );
 }
 
 #[test]
 fn reports_are_capped() {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let unknown = format!("https://example.com/{}", "{agent.nosuch}".repeat(10_000));
     let report = validate_hook(&hook(&unknown), &Catalogue::default());
     assert_eq!(report.errors.len(), callout_template::MAX_ERRORS);
-    assert!(report.errors.iter().all(|error| error.kind == ErrorKind::TagUnknown));
+    assert!(report
+        .errors
+        .iter()
+        .all(|error| error.kind == ErrorKind::TagUnknown));
 
     let repeated = format!("https://example.com/x{}", "{?agent.id}".repeat(10_000));
     let report = validate_hook(&hook(&repeated), &Catalogue::default());

@@ -9,7 +9,14 @@ use proptest::prelude::*;
 const STRUCTURAL: [char; 5] = ['/', '?', '&', '=', '#'];
 
 fn tag_names() -> Vec<&'static str> {
-    vec!["client.id", "client.name", "agent.id", "agent.name", "agent.email", "calling_list.id"]
+    vec![
+        "client.id",
+        "client.name",
+        "agent.id",
+        "agent.name",
+        "agent.email",
+        "calling_list.id",
+    ]
 }
 
 /// A template that validates as a `callinglist`/`import` hook.
@@ -17,7 +24,8 @@ fn hook_template() -> impl Strategy<Value = String> {
     let literal = "[a-z0-9/?&=._~-]{0,6}";
     let operator = prop::sample::select(vec!["", "?", "&", "/", ".", ";"]);
     let names = prop::sample::subsequence(tag_names(), 1..4);
-    let expression = (operator, names).prop_map(|(op, names)| format!("{{{op}{}}}", names.join(",")));
+    let expression =
+        (operator, names).prop_map(|(op, names)| format!("{{{op}{}}}", names.join(",")));
     prop::collection::vec((literal, expression), 1..5).prop_map(|pieces| {
         let mut url = "https://example.com/".to_string();
         for (literal, expression) in pieces {
@@ -46,8 +54,13 @@ fn neutral(values: &HashMap<String, Value>) -> HashMap<String, Value> {
     values
         .iter()
         .map(|(name, value)| {
-            let Value::String(text) = value else { unreachable!("only strings are generated") };
-            (name.clone(), Value::String("x".repeat(text.chars().count())))
+            let Value::String(text) = value else {
+                unreachable!("only strings are generated")
+            };
+            (
+                name.clone(),
+                Value::String("x".repeat(text.chars().count())),
+            )
         })
         .collect()
 }

@@ -9,14 +9,22 @@ use std::path::Path;
 fn uritemplate_suite_passes() {
     let dir = suite::suite_dir();
     if !Path::new(&dir).is_dir() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "the RFC 6570 suite is missing at {dir}");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the RFC 6570 suite is missing at {dir}"
+        );
         eprintln!("skipped: the RFC 6570 suite is missing at {dir}");
         return;
     }
     for (name, minimum) in suite::FILES {
         let text = std::fs::read_to_string(Path::new(&dir).join(name)).unwrap();
         let (failures, count) = suite::run_file(name, &text);
-        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
         assert!(count >= minimum, "{name}: only {count} cases ran");
     }
 }

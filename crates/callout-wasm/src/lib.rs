@@ -14,8 +14,7 @@ use callout_template::{parse, validate_hook, Catalogue, Error, Field, HookDraft,
 use wasm_bindgen::prelude::*;
 
 use crate::output::{
-    to_json, ErrorView, ParseOutput, PartView, Thrown, Utf16Offsets,
-    ValidationOutput, WarningView,
+    to_json, ErrorView, ParseOutput, PartView, Thrown, Utf16Offsets, ValidationOutput, WarningView,
 };
 use crate::values::{Names, Slots};
 

@@ -4,9 +4,7 @@
 //! included. Every span also has `utf16Start` and `utf16End`, offsets in UTF-16 code units,
 //! because JavaScript strings, `String.prototype.slice` and browser editors count those.
 
-use callout_template::{
-    Error, ErrorKind, Field, Modifier, Part, Template, Warning, WarningKind,
-};
+use callout_template::{Error, ErrorKind, Field, Modifier, Part, Template, Warning, WarningKind};
 use serde::Serialize;
 
 /// Converts byte offsets into one text to UTF-16 code unit offsets. Offsets requested in

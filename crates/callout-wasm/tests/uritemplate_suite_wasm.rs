@@ -24,13 +24,21 @@ fn uritemplate_suite_passes_in_wasm() {
             Err(_) => {
                 // The test is compiled in the same run that executes it, so the build's
                 // environment shows whether this is CI.
-                assert!(option_env!("CI") != Some("true"), "the RFC 6570 suite is missing at {path}");
+                assert!(
+                    option_env!("CI") != Some("true"),
+                    "the RFC 6570 suite is missing at {path}"
+                );
                 wasm_bindgen_test::console_log!("skipped: the RFC 6570 suite is missing at {path}");
                 return;
             }
         };
         let (failures, count) = suite::run_file(name, &text);
-        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
         assert!(count >= minimum, "{name}: only {count} cases ran");
     }
 }

@@ -64,7 +64,10 @@ impl From<AgentRow> for AgentView {
 const AGENT_COLUMNS: &str = "id, username, name, email, lang, is_admin, created_at";
 
 /// Lists the client's agents for an admin, or only the agent itself otherwise.
-async fn list_agents(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec<AgentView>>> {
+async fn list_agents(
+    State(state): State<AppState>,
+    agent: Agent,
+) -> ApiResult<Json<Vec<AgentView>>> {
     let rows = sqlx::query_as::<_, AgentRow>(&format!(
         "SELECT {AGENT_COLUMNS} FROM agents WHERE client_id = $1 AND ($2 = 1 OR id = $3) ORDER BY id"
     ))
@@ -103,10 +106,14 @@ async fn create_agent(
     }
     for (column, value) in &input.columns {
         if !state.catalogue.agent_columns().contains(column) {
-            return Err(ApiError::Unprocessable(format!("unknown agent column `{column}`")));
+            return Err(ApiError::Unprocessable(format!(
+                "unknown agent column `{column}`"
+            )));
         }
         if !value.is_string() {
-            return Err(ApiError::Unprocessable(format!("agent column `{column}` must be a string")));
+            return Err(ApiError::Unprocessable(format!(
+                "agent column `{column}` must be a string"
+            )));
         }
     }
 
@@ -120,17 +127,20 @@ async fn create_agent(
         is_admin: input.is_admin,
     };
     let token = db::new_token();
-    let id = db::create_agent(&state.pool, &new, &token).await.map_err(|error| match error {
-        sqlx::Error::Database(ref e) if e.is_unique_violation() => {
-            ApiError::Unprocessable(format!("username `{username}` is taken: choose another"))
-        }
-        other => other.into(),
-    })?;
+    let id = db::create_agent(&state.pool, &new, &token)
+        .await
+        .map_err(|error| match error {
+            sqlx::Error::Database(ref e) if e.is_unique_violation() => {
+                ApiError::Unprocessable(format!("username `{username}` is taken: choose another"))
+            }
+            other => other.into(),
+        })?;
 
-    let row = sqlx::query_as::<_, AgentRow>(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&state.pool)
-        .await?;
+    let row =
+        sqlx::query_as::<_, AgentRow>(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&state.pool)
+            .await?;
     tracing::info!(agent_id = id, created_by = agent.id, "agent created");
     let mut view = AgentView::from(row);
     view.token = Some(token);
@@ -172,11 +182,15 @@ fn token_view(row: TokenRow, agent: &Agent) -> TokenView {
     }
 }
 
-const TOKEN_COLUMNS: &str = "tokens.id, tokens.agent_id, tokens.label, tokens.created_at, tokens.revoked_at";
+const TOKEN_COLUMNS: &str =
+    "tokens.id, tokens.agent_id, tokens.label, tokens.created_at, tokens.revoked_at";
 
 /// Lists the tokens an agent may manage: every token of the client for an admin, its own
 /// otherwise. The tokens themselves are never shown again.
-async fn list_tokens(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec<TokenView>>> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    agent: Agent,
+) -> ApiResult<Json<Vec<TokenView>>> {
     let rows = sqlx::query_as::<_, TokenRow>(&format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens JOIN agents ON agents.id = tokens.agent_id \
          WHERE agents.client_id = $1 AND ($2 = 1 OR agents.id = $3) ORDER BY tokens.id"
@@ -186,7 +200,11 @@ async fn list_tokens(State(state): State<AppState>, agent: Agent) -> ApiResult<J
     .bind(agent.id)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(rows.into_iter().map(|row| token_view(row, &agent)).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| token_view(row, &agent))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -206,28 +224,39 @@ async fn create_token(
     if owner != agent.id {
         agent.require_admin()?;
     }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM agents WHERE id = $1 AND client_id = $2")
-        .bind(owner)
-        .bind(agent.client_id)
-        .fetch_optional(&state.pool)
-        .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM agents WHERE id = $1 AND client_id = $2")
+            .bind(owner)
+            .bind(agent.client_id)
+            .fetch_optional(&state.pool)
+            .await?;
     exists.ok_or(ApiError::NotFound("agent"))?;
 
     let token = db::new_token();
     let mut connection = state.pool.acquire().await?;
     let id = db::insert_token(&mut connection, owner, &token, input.label.as_deref()).await?;
-    let row = sqlx::query_as::<_, TokenRow>(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"))
-        .bind(id)
-        .fetch_one(&mut *connection)
-        .await?;
-    tracing::info!(token_id = id, agent_id = owner, created_by = agent.id, "token created");
+    let row =
+        sqlx::query_as::<_, TokenRow>(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&mut *connection)
+            .await?;
+    tracing::info!(
+        token_id = id,
+        agent_id = owner,
+        created_by = agent.id,
+        "token created"
+    );
     let mut view = token_view(row, &agent);
     view.token = Some(token);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// Revokes a token at once, so requests made with it get 401 from then on.
-async fn revoke_token(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    agent: Agent,
+    Id(id): Id,
+) -> ApiResult<StatusCode> {
     let revoked = sqlx::query(
         "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND agent_id IN \
          (SELECT id FROM agents WHERE client_id = $3 AND ($4 = 1 OR id = $5))",

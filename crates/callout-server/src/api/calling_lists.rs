@@ -70,8 +70,12 @@ const SELECT: &str = "SELECT id, name, columns, created_at, \
     FROM calling_lists";
 
 fn parse_file(state: &AppState, body: &[u8]) -> ApiResult<ContactFile> {
-    contacts_csv::read(body, state.limits.max_rows_per_import)
-        .map_err(|error| ApiError::CsvInvalid { line: error.line, detail: error.detail })
+    contacts_csv::read(body, state.limits.max_rows_per_import).map_err(|error| {
+        ApiError::CsvInvalid {
+            line: error.line,
+            detail: error.detail,
+        }
+    })
 }
 
 async fn fetch(connection: &mut AnyConnection, agent: &Agent, id: i64) -> ApiResult<ListRow> {
@@ -107,7 +111,9 @@ async fn insert_contacts(
                 .zip(values)
                 .map(|(column, value)| (column.clone(), serde_json::Value::String(value.clone())))
                 .collect();
-            insert = insert.bind(list_id).bind(serde_json::Value::Object(fields).to_string());
+            insert = insert
+                .bind(list_id)
+                .bind(serde_json::Value::Object(fields).to_string());
         }
         insert.execute(&mut *connection).await?;
     }
@@ -132,7 +138,11 @@ async fn list(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec
     Ok(Json(rows.into_iter().map(ListView::from).collect()))
 }
 
-async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<Json<ListView>> {
+async fn read(
+    State(state): State<AppState>,
+    agent: Agent,
+    Id(id): Id,
+) -> ApiResult<Json<ListView>> {
     let mut connection = state.pool.acquire().await?;
     Ok(Json(fetch(&mut connection, &agent, id).await?.into()))
 }
@@ -143,7 +153,10 @@ async fn import(
     QueryParams(params): QueryParams<ImportParams>,
     UploadBody(body): UploadBody,
 ) -> ApiResult<(StatusCode, Json<ListView>)> {
-    let name = params.name.map(|name| name.trim().to_string()).unwrap_or_default();
+    let name = params
+        .name
+        .map(|name| name.trim().to_string())
+        .unwrap_or_default();
     if name.is_empty() {
         return Err(ApiError::BadRequest(
             "missing list name: add `?name=` with the calling list's name".to_string(),
@@ -164,14 +177,25 @@ async fn import(
     .fetch_one(&mut *transaction)
     .await?;
     insert_contacts(&mut transaction, id, &file).await?;
-    let fired = enqueue(&mut transaction, &list_change(&agent, Event::Import, id), state.catalogue.agent_columns()).await?;
+    let fired = enqueue(
+        &mut transaction,
+        &list_change(&agent, Event::Import, id),
+        state.catalogue.agent_columns(),
+    )
+    .await?;
     let row = fetch(&mut transaction, &agent, id).await?;
     transaction.commit().await?;
     if fired > 0 {
         state.wake.notify_one();
     }
 
-    tracing::info!(calling_list_id = id, agent_id = agent.id, contacts = file.rows.len(), fired, "calling list imported");
+    tracing::info!(
+        calling_list_id = id,
+        agent_id = agent.id,
+        contacts = file.rows.len(),
+        fired,
+        "calling list imported"
+    );
     let mut view = ListView::from(row);
     view.added = Some(file.rows.len());
     Ok((StatusCode::CREATED, Json(view)))
@@ -204,14 +228,25 @@ async fn add_contacts(
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     fetch(&mut transaction, &agent, id).await?;
     insert_contacts(&mut transaction, id, &file).await?;
-    let fired = enqueue(&mut transaction, &list_change(&agent, Event::Add, id), state.catalogue.agent_columns()).await?;
+    let fired = enqueue(
+        &mut transaction,
+        &list_change(&agent, Event::Add, id),
+        state.catalogue.agent_columns(),
+    )
+    .await?;
     let row = fetch(&mut transaction, &agent, id).await?;
     transaction.commit().await?;
     if fired > 0 {
         state.wake.notify_one();
     }
 
-    tracing::info!(calling_list_id = id, agent_id = agent.id, contacts = file.rows.len(), fired, "contacts added");
+    tracing::info!(
+        calling_list_id = id,
+        agent_id = agent.id,
+        contacts = file.rows.len(),
+        fired,
+        "contacts added"
+    );
     let mut view = ListView::from(row);
     view.added = Some(file.rows.len());
     Ok(Json(view))
@@ -229,11 +264,21 @@ async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiR
         .bind(agent.client_id)
         .execute(&mut *transaction)
         .await?;
-    let fired = enqueue(&mut transaction, &list_change(&agent, Event::Delete, id), state.catalogue.agent_columns()).await?;
+    let fired = enqueue(
+        &mut transaction,
+        &list_change(&agent, Event::Delete, id),
+        state.catalogue.agent_columns(),
+    )
+    .await?;
     transaction.commit().await?;
     if fired > 0 {
         state.wake.notify_one();
     }
-    tracing::info!(calling_list_id = id, agent_id = agent.id, fired, "calling list deleted");
+    tracing::info!(
+        calling_list_id = id,
+        agent_id = agent.id,
+        fired,
+        "calling list deleted"
+    );
     Ok(StatusCode::NO_CONTENT)
 }

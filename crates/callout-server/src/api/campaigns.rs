@@ -38,7 +38,12 @@ struct CampaignView {
 
 impl From<CampaignRow> for CampaignView {
     fn from(row: CampaignRow) -> CampaignView {
-        CampaignView { id: row.id, name: row.name, copy_of: row.copy_of, created_at: rfc3339(row.created_at) }
+        CampaignView {
+            id: row.id,
+            name: row.name,
+            copy_of: row.copy_of,
+            created_at: rfc3339(row.created_at),
+        }
     }
 }
 
@@ -61,14 +66,19 @@ async fn fetch(connection: &mut AnyConnection, agent: &Agent, id: i64) -> ApiRes
 }
 
 async fn list(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec<CampaignView>>> {
-    let rows = sqlx::query_as::<_, CampaignRow>(&format!("{SELECT} WHERE client_id = $1 ORDER BY id"))
-        .bind(agent.client_id)
-        .fetch_all(&state.pool)
-        .await?;
+    let rows =
+        sqlx::query_as::<_, CampaignRow>(&format!("{SELECT} WHERE client_id = $1 ORDER BY id"))
+            .bind(agent.client_id)
+            .fetch_all(&state.pool)
+            .await?;
     Ok(Json(rows.into_iter().map(CampaignView::from).collect()))
 }
 
-async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<Json<CampaignView>> {
+async fn read(
+    State(state): State<AppState>,
+    agent: Agent,
+    Id(id): Id,
+) -> ApiResult<Json<CampaignView>> {
     let mut connection = state.pool.acquire().await?;
     Ok(Json(fetch(&mut connection, &agent, id).await?.into()))
 }
@@ -80,7 +90,9 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<CampaignView>)> {
     let name = input.name.trim();
     if name.is_empty() {
-        return Err(ApiError::Unprocessable("the campaign name is empty".to_string()));
+        return Err(ApiError::Unprocessable(
+            "the campaign name is empty".to_string(),
+        ));
     }
 
     let mut transaction = crate::db::begin_write(&state.pool).await?;
@@ -107,13 +119,24 @@ async fn create(
     if let Some(original) = row.copy_of {
         object_values.push(("campaign.copy_of", original.to_string()));
     }
-    let change = Change { agent: &agent, target: Target::Campaigns, event: Event::Create, object_id: row.id, object_values };
+    let change = Change {
+        agent: &agent,
+        target: Target::Campaigns,
+        event: Event::Create,
+        object_id: row.id,
+        object_values,
+    };
     let fired = enqueue(&mut transaction, &change, state.catalogue.agent_columns()).await?;
     transaction.commit().await?;
     if fired > 0 {
         state.wake.notify_one();
     }
-    tracing::info!(campaign_id = row.id, agent_id = agent.id, fired, "campaign created");
+    tracing::info!(
+        campaign_id = row.id,
+        agent_id = agent.id,
+        fired,
+        "campaign created"
+    );
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -137,6 +160,11 @@ async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiR
     if fired > 0 {
         state.wake.notify_one();
     }
-    tracing::info!(campaign_id = id, agent_id = agent.id, fired, "campaign deleted");
+    tracing::info!(
+        campaign_id = id,
+        agent_id = agent.id,
+        fired,
+        "campaign deleted"
+    );
     Ok(StatusCode::NO_CONTENT)
 }

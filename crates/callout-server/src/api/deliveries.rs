@@ -241,7 +241,11 @@ async fn fetch(state: &AppState, agent: &Agent, id: i64) -> ApiResult<DeliveryRo
         .ok_or(ApiError::NotFound("delivery"))
 }
 
-async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<Json<DeliveryView>> {
+async fn read(
+    State(state): State<AppState>,
+    agent: Agent,
+    Id(id): Id,
+) -> ApiResult<Json<DeliveryView>> {
     let row = fetch(&state, &agent, id).await?;
     let attempts = sqlx::query_as::<_, AttemptRow>(
         "SELECT attempt, method, url, address, request_headers, response_status, \
@@ -259,15 +263,27 @@ async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiRes
 
 /// Makes a delivery pending again, due now, with a fresh retry schedule. It keeps its
 /// `webhook-id`, so receivers that deduplicate see the same message.
-async fn redeliver(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<(StatusCode, Json<DeliveryView>)> {
+async fn redeliver(
+    State(state): State<AppState>,
+    agent: Agent,
+    Id(id): Id,
+) -> ApiResult<(StatusCode, Json<DeliveryView>)> {
     let delivery = fetch(&state, &agent, id).await?;
     let enabled: Option<Flag> = sqlx::query_scalar("SELECT enabled FROM hooks WHERE id = $1")
         .bind(delivery.hook_id)
         .fetch_optional(&state.pool)
         .await?;
     match enabled {
-        None => return Err(ApiError::Unprocessable(format!("the hook of delivery {id} was deleted, so it cannot be sent again"))),
-        Some(Flag(false)) => return Err(ApiError::Unprocessable(format!("the hook of delivery {id} is disabled: enable it first"))),
+        None => {
+            return Err(ApiError::Unprocessable(format!(
+                "the hook of delivery {id} was deleted, so it cannot be sent again"
+            )))
+        }
+        Some(Flag(false)) => {
+            return Err(ApiError::Unprocessable(format!(
+                "the hook of delivery {id} is disabled: enable it first"
+            )))
+        }
         Some(Flag(true)) => {}
     }
     let updated = sqlx::query(
@@ -282,10 +298,16 @@ async fn redeliver(State(state): State<AppState>, agent: Agent, Id(id): Id) -> A
     .rows_affected();
     let row = fetch(&state, &agent, id).await?;
     if updated == 0 {
-        return Err(ApiError::Unprocessable(format!("delivery {id} is still pending: it is attempted again on its own")));
+        return Err(ApiError::Unprocessable(format!(
+            "delivery {id} is still pending: it is attempted again on its own"
+        )));
     }
     state.wake.notify_one();
-    tracing::info!(delivery_id = id, agent_id = agent.id, "delivery redelivered");
+    tracing::info!(
+        delivery_id = id,
+        agent_id = agent.id,
+        "delivery redelivered"
+    );
     Ok((StatusCode::ACCEPTED, Json(row.into())))
 }
 
@@ -309,11 +331,12 @@ async fn redeliver_failed(
     JsonBody(input): JsonBody<RedeliverInput>,
 ) -> ApiResult<(StatusCode, Json<RedeliverView>)> {
     let since = parse_time("since", &Some(input.since))?.unwrap_or_default();
-    let hook: Option<i64> = sqlx::query_scalar("SELECT id FROM hooks WHERE id = $1 AND client_id = $2")
-        .bind(hook_id)
-        .bind(agent.client_id)
-        .fetch_optional(&state.pool)
-        .await?;
+    let hook: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM hooks WHERE id = $1 AND client_id = $2")
+            .bind(hook_id)
+            .bind(agent.client_id)
+            .fetch_optional(&state.pool)
+            .await?;
     hook.ok_or(ApiError::NotFound("hook"))?;
     let redelivered = sqlx::query(
         "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
@@ -330,7 +353,12 @@ async fn redeliver_failed(
     if redelivered > 0 {
         state.wake.notify_one();
     }
-    tracing::info!(hook_id, agent_id = agent.id, redelivered, "failed deliveries redelivered");
+    tracing::info!(
+        hook_id,
+        agent_id = agent.id,
+        redelivered,
+        "failed deliveries redelivered"
+    );
     Ok((StatusCode::ACCEPTED, Json(RedeliverView { redelivered })))
 }
 
@@ -363,7 +391,9 @@ async fn stats(
     const HOUR_MS: i64 = 3_600_000;
     let hours = params.hours.unwrap_or(24);
     if !(1..=720).contains(&hours) {
-        return Err(ApiError::BadRequest(format!("invalid hours {hours}: use 1 to 720")));
+        return Err(ApiError::BadRequest(format!(
+            "invalid hours {hours}: use 1 to 720"
+        )));
     }
     let first_hour = now_ms() / HOUR_MS - (hours - 1);
     let rows: Vec<(i64, i64, i64, i64, Option<f64>)> = sqlx::query_as(
@@ -379,12 +409,20 @@ async fn stats(
     .bind(params.hook_id)
     .fetch_all(&state.pool)
     .await?;
-    let by_hour: std::collections::HashMap<i64, _> = rows.into_iter().map(|row| (row.0, row)).collect();
+    let by_hour: std::collections::HashMap<i64, _> =
+        rows.into_iter().map(|row| (row.0, row)).collect();
     let view = (first_hour..first_hour + hours)
         .map(|hour| {
-            let (succeeded, failed, pending, mean) =
-                by_hour.get(&hour).map_or((0, 0, 0, None), |row| (row.1, row.2, row.3, row.4));
-            HourView { hour: rfc3339(hour * HOUR_MS), succeeded, failed, pending, mean_duration_ms: mean }
+            let (succeeded, failed, pending, mean) = by_hour
+                .get(&hour)
+                .map_or((0, 0, 0, None), |row| (row.1, row.2, row.3, row.4));
+            HourView {
+                hour: rfc3339(hour * HOUR_MS),
+                succeeded,
+                failed,
+                pending,
+                mean_duration_ms: mean,
+            }
         })
         .collect();
     Ok(Json(view))

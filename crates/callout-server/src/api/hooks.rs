@@ -138,24 +138,36 @@ pub(crate) fn check(state: &AppState, input: &HookInput) -> ApiResult<Vec<Warnin
         )));
     }
     if input.method != "GET" && input.method != "POST" {
-        return Err(ApiError::Unprocessable(format!("invalid method `{}`: use GET or POST", input.method)));
+        return Err(ApiError::Unprocessable(format!(
+            "invalid method `{}`: use GET or POST",
+            input.method
+        )));
     }
-    let draft = HookDraft { url: &input.url, target: &input.target, event: &input.event };
+    let draft = HookDraft {
+        url: &input.url,
+        target: &input.target,
+        event: &input.event,
+    };
     let report = validate_hook(&draft, &state.catalogue);
     if report.is_valid() {
         Ok(report.warnings)
     } else {
-        Err(ApiError::HookInvalid { errors: report.errors, warnings: report.warnings })
+        Err(ApiError::HookInvalid {
+            errors: report.errors,
+            warnings: report.warnings,
+        })
     }
 }
 
 async fn fetch(state: &AppState, agent: &Agent, id: i64) -> ApiResult<HookRow> {
-    sqlx::query_as::<_, HookRow>(&format!("SELECT {COLUMNS} FROM hooks WHERE id = $1 AND client_id = $2"))
-        .bind(id)
-        .bind(agent.client_id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(ApiError::NotFound("hook"))
+    sqlx::query_as::<_, HookRow>(&format!(
+        "SELECT {COLUMNS} FROM hooks WHERE id = $1 AND client_id = $2"
+    ))
+    .bind(id)
+    .bind(agent.client_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound("hook"))
 }
 
 async fn list(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<Vec<HookView>>> {
@@ -257,14 +269,23 @@ async fn create(
     .await?;
     transaction.commit().await?;
 
-    tracing::info!(hook_id = row.id, client_id = agent.client_id, agent_id = agent.id, "hook created");
+    tracing::info!(
+        hook_id = row.id,
+        client_id = agent.client_id,
+        agent_id = agent.id,
+        "hook created"
+    );
     let mut view = HookView::from(row);
     view.warnings = Some(warnings);
     view.secret = secret;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-async fn read(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<Json<HookView>> {
+async fn read(
+    State(state): State<AppState>,
+    agent: Agent,
+    Id(id): Id,
+) -> ApiResult<Json<HookView>> {
     Ok(Json(fetch(&state, &agent, id).await?.into()))
 }
 
@@ -342,7 +363,11 @@ struct SecretView {
 
 /// Gives the hook a new signing secret. The old one keeps signing call-outs, beside the new
 /// one, for 24 hours.
-async fn rotate_secret(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<Json<SecretView>> {
+async fn rotate_secret(
+    State(state): State<AppState>,
+    agent: Agent,
+    Id(id): Id,
+) -> ApiResult<Json<SecretView>> {
     let secret = new_secret();
     let until = now_ms() + PREVIOUS_SECRET_VALIDITY_MS;
     let previous: Option<Option<String>> = sqlx::query_scalar(
@@ -359,5 +384,8 @@ async fn rotate_secret(State(state): State<AppState>, agent: Agent, Id(id): Id) 
     .await?;
     let previous = previous.ok_or(ApiError::NotFound("hook"))?;
     tracing::info!(hook_id = id, agent_id = agent.id, "signing secret rotated");
-    Ok(Json(SecretView { secret, previous_valid_until: previous.map(|_| rfc3339(until)) }))
+    Ok(Json(SecretView {
+        secret,
+        previous_valid_until: previous.map(|_| rfc3339(until)),
+    }))
 }

@@ -16,7 +16,9 @@ use crate::error::ApiResult;
 use crate::values::agent_values;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me)).route("/catalogue", get(catalogue))
+    Router::new()
+        .route("/me", get(me))
+        .route("/catalogue", get(catalogue))
 }
 
 #[derive(Serialize)]
@@ -35,11 +37,21 @@ struct MeView {
 
 async fn me(State(state): State<AppState>, agent: Agent) -> ApiResult<Json<MeView>> {
     let values = agent_values(&agent, state.catalogue.agent_columns());
-    let client = ClientView { id: agent.client_id, name: agent.client_name.clone() };
-    Ok(Json(MeView { agent, client, values }))
+    let client = ClientView {
+        id: agent.client_id,
+        name: agent.client_name.clone(),
+    };
+    Ok(Json(MeView {
+        agent,
+        client,
+        values,
+    }))
 }
 
 /// Returns the deployment's targets, events and tags.
-async fn catalogue(State(state): State<AppState>, _agent: Agent) -> ApiResult<Json<Arc<Catalogue>>> {
+async fn catalogue(
+    State(state): State<AppState>,
+    _agent: Agent,
+) -> ApiResult<Json<Arc<Catalogue>>> {
     Ok(Json(state.catalogue.clone()))
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::Router;
 use callout_template::Catalogue;
 use serde::de::DeserializeOwned;
@@ -16,8 +16,8 @@ use crate::auth::FailureLimiter;
 use crate::config::Limits;
 use crate::db::Pool;
 use crate::dispatch::http::Client;
-use crate::metrics::Metrics;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 
 pub mod agents;
 pub mod calling_lists;
@@ -91,11 +91,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 return Err(ApiError::PayloadTooLarge(state.limits.max_json_bytes));
             }
             Err(rejection) => {
-                return Err(ApiError::BadRequest(format!("failed to read the body: {}", rejection.body_text())));
+                return Err(ApiError::BadRequest(format!(
+                    "failed to read the body: {}",
+                    rejection.body_text()
+                )));
             }
         };
-        if bytes.iter().find(|byte| !byte.is_ascii_whitespace()).is_some_and(|&first| first != b'{') {
-            return Err(ApiError::BadRequest("invalid JSON body: expected a JSON object".to_string()));
+        if bytes
+            .iter()
+            .find(|byte| !byte.is_ascii_whitespace())
+            .is_some_and(|&first| first != b'{')
+        {
+            return Err(ApiError::BadRequest(
+                "invalid JSON body: expected a JSON object".to_string(),
+            ));
         }
         let mut request = Request::new(axum::body::Body::from(bytes.clone()));
         *request.headers_mut() = headers;
@@ -114,7 +123,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 /// byte search is a quick filter, and the parse distinguishes an escaped backslash (`\\u0000`).
 fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
     let maybe_nul = bytes.windows(6).any(|window| window == b"\\u0000");
-    if maybe_nul && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|parsed| contains_nul(&parsed)) {
+    if maybe_nul
+        && serde_json::from_slice::<serde_json::Value>(bytes)
+            .is_ok_and(|parsed| contains_nul(&parsed))
+    {
         return Err(ApiError::BadRequest(
             "invalid JSON body: a string contains the NUL character `\\u0000`, which cannot be stored: \
              remove it"
@@ -129,9 +141,9 @@ fn contains_nul(value: &serde_json::Value) -> bool {
     match value {
         serde_json::Value::String(text) => text.contains('\0'),
         serde_json::Value::Array(items) => items.iter().any(contains_nul),
-        serde_json::Value::Object(fields) => {
-            fields.iter().any(|(key, field)| key.contains('\0') || contains_nul(field))
-        }
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(key, field)| key.contains('\0') || contains_nul(field)),
         _ => false,
     }
 }
@@ -155,7 +167,10 @@ impl FromRequest<AppState> for UploadBody {
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError::PayloadTooLarge(state.limits.max_upload_bytes))
             }
-            Err(rejection) => Err(ApiError::BadRequest(format!("failed to read the body: {}", rejection.body_text()))),
+            Err(rejection) => Err(ApiError::BadRequest(format!(
+                "failed to read the body: {}",
+                rejection.body_text()
+            ))),
         }
     }
 }
@@ -196,6 +211,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| ApiError::NotFound("object"))?;
-        raw.parse().map(Id).map_err(|_| ApiError::NotFound("object"))
+        raw.parse()
+            .map(Id)
+            .map_err(|_| ApiError::NotFound("object"))
     }
 }

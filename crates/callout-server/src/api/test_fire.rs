@@ -92,14 +92,23 @@ async fn test_fire(
     };
     let field = |given: Option<String>, saved_value: Option<&String>, name: &str| {
         given.or_else(|| saved_value.cloned()).ok_or_else(|| {
-            ApiError::BadRequest(format!("missing `{name}`: give it, or `hook_id` of a saved hook"))
+            ApiError::BadRequest(format!(
+                "missing `{name}`: give it, or `hook_id` of a saved hook"
+            ))
         })
     };
     let draft = HookInput {
         url: field(input.url, saved.as_ref().map(|hook| &hook.url), "url")?,
-        target: field(input.target, saved.as_ref().map(|hook| &hook.target), "target")?,
+        target: field(
+            input.target,
+            saved.as_ref().map(|hook| &hook.target),
+            "target",
+        )?,
         event: field(input.event, saved.as_ref().map(|hook| &hook.event), "event")?,
-        method: input.method.or_else(|| saved.as_ref().map(|hook| hook.method.clone())).unwrap_or_else(|| "GET".to_string()),
+        method: input
+            .method
+            .or_else(|| saved.as_ref().map(|hook| hook.method.clone()))
+            .unwrap_or_else(|| "GET".to_string()),
         enabled: Some(true),
         signed: None,
     };
@@ -120,24 +129,55 @@ async fn test_fire(
     }
 
     let template = callout_template::parse(&draft.url).expect("checked above");
-    let typed: HashMap<String, Value> = values.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
+    let typed: HashMap<String, Value> = values
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
     let url = template
         .render(&typed)
         .map_err(|error| ApiError::Unprocessable(format!("rendering failed: {error}")))?;
 
     let now = now_ms();
     let message_id = new_message_id();
-    let method = if draft.method == "POST" { Method::POST } else { Method::GET };
+    let method = if draft.method == "POST" {
+        Method::POST
+    } else {
+        Method::GET
+    };
     let body = if method == Method::POST {
-        let change = Change { agent: &agent, target, event, object_id: 1, object_values };
-        Bytes::from(payload(&change, &message_id, now, state.catalogue.agent_columns()))
+        let change = Change {
+            agent: &agent,
+            target,
+            event,
+            object_id: 1,
+            object_values,
+        };
+        Bytes::from(payload(
+            &change,
+            &message_id,
+            now,
+            state.catalogue.agent_columns(),
+        ))
     } else {
         Bytes::new()
     };
-    let secrets: Vec<&str> = saved.as_ref().and_then(|hook| hook.secret.as_deref()).into_iter().collect();
-    let headers = webhook_headers(&message_id, &secrets, now / 1000, &body, &method).map_err(ApiError::Unprocessable)?;
+    let secrets: Vec<&str> = saved
+        .as_ref()
+        .and_then(|hook| hook.secret.as_deref())
+        .into_iter()
+        .collect();
+    let headers = webhook_headers(&message_id, &secrets, now / 1000, &body, &method)
+        .map_err(ApiError::Unprocessable)?;
 
-    let exchange = state.client.send(&CallOut { method, url, headers, body }).await;
+    let exchange = state
+        .client
+        .send(&CallOut {
+            method,
+            url,
+            headers,
+            body,
+        })
+        .await;
     let (response_body, response_body_utf8) = exchange.body_text();
     tracing::info!(
         agent_id = agent.id,
@@ -146,5 +186,11 @@ async fn test_fire(
         error_class = exchange.error_class.map(|class| class.name()),
         "test call-out made"
     );
-    Ok(Json(TestView { values, succeeded: exchange.succeeded(), exchange, response_body, response_body_utf8 }))
+    Ok(Json(TestView {
+        values,
+        succeeded: exchange.succeeded(),
+        exchange,
+        response_body,
+        response_body_utf8,
+    }))
 }

@@ -71,14 +71,18 @@ pub fn classify(address: IpAddr) -> Option<&'static str> {
 
 fn classify_v4(address: Ipv4Addr) -> Option<&'static str> {
     DENIED_V4.iter().find_map(|(network, class)| {
-        let network: IpNet = network.parse().expect("the table contains only valid networks");
+        let network: IpNet = network
+            .parse()
+            .expect("the table contains only valid networks");
         network.contains(&IpAddr::V4(address)).then_some(*class)
     })
 }
 
 fn classify_v6(address: Ipv6Addr) -> Option<&'static str> {
     if let Some(class) = DENIED_V6.iter().find_map(|(network, class)| {
-        let network: IpNet = network.parse().expect("the table contains only valid networks");
+        let network: IpNet = network
+            .parse()
+            .expect("the table contains only valid networks");
         network.contains(&IpAddr::V6(address)).then_some(*class)
     }) {
         return Some(class);
@@ -87,7 +91,8 @@ fn classify_v6(address: Ipv6Addr) -> Option<&'static str> {
     // Forms that carry an IPv4 address: the address they reach is the embedded one.
     let segments = address.segments();
     let octets = address.octets();
-    let embedded = |at: usize| Ipv4Addr::new(octets[at], octets[at + 1], octets[at + 2], octets[at + 3]);
+    let embedded =
+        |at: usize| Ipv4Addr::new(octets[at], octets[at + 1], octets[at + 2], octets[at + 3]);
     let carried = if segments[..6] == [0, 0, 0, 0, 0, 0xffff] {
         // IPv4-mapped, ::ffff:a.b.c.d.
         Some(embedded(12))
@@ -124,13 +129,21 @@ impl Guard {
 
     /// Checks one address.
     pub fn check(&self, address: IpAddr) -> Result<(), Refusal> {
-        if self.allowed.iter().any(|network| network.contains(&address)) {
+        if self
+            .allowed
+            .iter()
+            .any(|network| network.contains(&address))
+        {
             return Ok(());
         }
         // An IPv4-mapped address is allowed when its IPv4 network is.
         if let IpAddr::V6(v6) = address {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                if self.allowed.iter().any(|network| network.contains(&IpAddr::V4(v4))) {
+                if self
+                    .allowed
+                    .iter()
+                    .any(|network| network.contains(&IpAddr::V4(v4)))
+                {
                     return Ok(());
                 }
             }
@@ -145,7 +158,9 @@ impl Guard {
     /// name that resolves to a public and a private address cannot be used to reach the
     /// private one.
     pub fn check_all(&self, addresses: &[SocketAddr]) -> Result<(), Refusal> {
-        addresses.iter().try_for_each(|address| self.check(address.ip()))
+        addresses
+            .iter()
+            .try_for_each(|address| self.check(address.ip()))
     }
 }
 
@@ -202,14 +217,25 @@ mod tests {
         for (address, class) in cases {
             let address: IpAddr = address.parse().unwrap();
             assert_eq!(classify(address), Some(class), "address {address}");
-            assert!(Guard::default().check(address).is_err(), "address {address}");
+            assert!(
+                Guard::default().check(address).is_err(),
+                "address {address}"
+            );
         }
         assert!(cases.len() >= 40);
     }
 
     #[test]
     fn public_addresses_pass() {
-        for address in ["93.184.216.34", "1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2002:0808:0808::1", "64:ff9b::8.8.8.8"] {
+        for address in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "8.8.8.8",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:0808:0808::1",
+            "64:ff9b::8.8.8.8",
+        ] {
             let address: IpAddr = address.parse().unwrap();
             assert_eq!(classify(address), None, "address {address}");
         }
@@ -217,7 +243,10 @@ mod tests {
 
     #[test]
     fn allowed_networks_open_chosen_ranges() {
-        let guard = Guard::new(vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()]);
+        let guard = Guard::new(vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "::1/128".parse().unwrap(),
+        ]);
         assert!(guard.check("127.0.0.1".parse().unwrap()).is_ok());
         assert!(guard.check("::ffff:127.0.0.1".parse().unwrap()).is_ok());
         assert!(guard.check("::1".parse().unwrap()).is_ok());
@@ -226,8 +255,10 @@ mod tests {
 
     #[test]
     fn one_private_address_refuses_the_host() {
-        let addresses: Vec<SocketAddr> =
-            vec!["93.184.216.34:443".parse().unwrap(), "10.0.0.5:443".parse().unwrap()];
+        let addresses: Vec<SocketAddr> = vec![
+            "93.184.216.34:443".parse().unwrap(),
+            "10.0.0.5:443".parse().unwrap(),
+        ];
         let refusal = Guard::default().check_all(&addresses).unwrap_err();
         assert_eq!(refusal.address.to_string(), "10.0.0.5");
         assert_eq!(refusal.class, "private");

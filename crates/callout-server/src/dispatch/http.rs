@@ -42,7 +42,11 @@ pub struct SystemResolver;
 impl Resolve for SystemResolver {
     fn lookup(&self, host: &str, port: u16) -> Lookup {
         let host = host.to_string();
-        Box::pin(async move { Ok(tokio::net::lookup_host((host.as_str(), port)).await?.collect()) })
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
+        })
     }
 }
 
@@ -165,7 +169,10 @@ impl Exchange {
 
     /// Tells whether the receiver responded 2xx.
     pub fn succeeded(&self) -> bool {
-        self.error.is_none() && self.status.is_some_and(|status| (200..300).contains(&status))
+        self.error.is_none()
+            && self
+                .status
+                .is_some_and(|status| (200..300).contains(&status))
     }
 
     /// Returns the value of the response header `name`, if it is there.
@@ -182,9 +189,10 @@ impl Exchange {
     pub fn body_text(&self) -> (String, bool) {
         match std::str::from_utf8(&self.body) {
             Ok(text) => (text.to_string(), true),
-            Err(error) if self.body_truncated && error.error_len().is_none() => {
-                (String::from_utf8_lossy(&self.body[..error.valid_up_to()]).into_owned(), true)
-            }
+            Err(error) if self.body_truncated && error.error_len().is_none() => (
+                String::from_utf8_lossy(&self.body[..error.valid_up_to()]).into_owned(),
+                true,
+            ),
             Err(_) => (STANDARD.encode(&self.body), false),
         }
     }
@@ -203,17 +211,30 @@ impl Client {
     /// Creates a client that vets addresses with `guard` and resolves with `resolver`.
     pub fn new(guard: Guard, resolver: Arc<dyn Resolve>, deadlines: Deadlines) -> Client {
         let user_agent = HeaderValue::from_static(concat!("Callout/", env!("CARGO_PKG_VERSION")));
-        Client { guard, resolver, deadlines, user_agent }
+        Client {
+            guard,
+            resolver,
+            deadlines,
+            user_agent,
+        }
     }
 
     /// Makes the exchange and returns its record. It never fails: a failure is recorded in it.
     pub async fn send(&self, call: &CallOut) -> Exchange {
         let started = Instant::now();
-        let mut exchange = Exchange { method: call.method.to_string(), ..Exchange::default() };
-        let outcome = tokio::time::timeout(self.deadlines.total, self.run(call, started, &mut exchange)).await;
+        let mut exchange = Exchange {
+            method: call.method.to_string(),
+            ..Exchange::default()
+        };
+        let outcome =
+            tokio::time::timeout(self.deadlines.total, self.run(call, started, &mut exchange))
+                .await;
         if outcome.is_err() {
             let seconds = self.deadlines.total.as_secs_f64();
-            exchange.fail(ErrorClass::Timeout, format!("timed out: no complete response within {seconds} s"));
+            exchange.fail(
+                ErrorClass::Timeout,
+                format!("timed out: no complete response within {seconds} s"),
+            );
         }
         exchange.timings.total_ms = elapsed_ms(started);
         exchange
@@ -222,14 +243,19 @@ impl Client {
     async fn run(&self, call: &CallOut, started: Instant, exchange: &mut Exchange) {
         let url = match url::Url::parse(&call.url) {
             Ok(url) => url,
-            Err(error) => return exchange.fail(ErrorClass::InvalidUrl, format!("invalid URL: {error}")),
+            Err(error) => {
+                return exchange.fail(ErrorClass::InvalidUrl, format!("invalid URL: {error}"))
+            }
         };
         exchange.url = masked(&url);
         let secure = match url.scheme() {
             "https" => true,
             "http" => false,
             other => {
-                return exchange.fail(ErrorClass::InvalidUrl, format!("scheme `{other}` is not supported: use http or https"))
+                return exchange.fail(
+                    ErrorClass::InvalidUrl,
+                    format!("scheme `{other}` is not supported: use http or https"),
+                )
             }
         };
         let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
@@ -241,15 +267,28 @@ impl Client {
             url::Host::Ipv4(ip) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
             url::Host::Ipv6(ip) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
             url::Host::Domain(name) => {
-                let lookup = tokio::time::timeout_at(connect_deadline.into(), self.resolver.lookup(name, port)).await;
+                let lookup = tokio::time::timeout_at(
+                    connect_deadline.into(),
+                    self.resolver.lookup(name, port),
+                )
+                .await;
                 exchange.timings.dns_ms = Some(elapsed_ms(started));
                 match lookup {
                     Ok(Ok(addresses)) if !addresses.is_empty() => addresses,
-                    Ok(Ok(_)) => return exchange.fail(ErrorClass::Dns, format!("host `{name}` has no address")),
-                    Ok(Err(error)) => {
-                        return exchange.fail(ErrorClass::Dns, format!("failed to resolve `{name}`: {error}"))
+                    Ok(Ok(_)) => {
+                        return exchange
+                            .fail(ErrorClass::Dns, format!("host `{name}` has no address"))
                     }
-                    Err(_) => return exchange.fail(ErrorClass::Timeout, format!("timed out resolving `{name}`")),
+                    Ok(Err(error)) => {
+                        return exchange.fail(
+                            ErrorClass::Dns,
+                            format!("failed to resolve `{name}`: {error}"),
+                        )
+                    }
+                    Err(_) => {
+                        return exchange
+                            .fail(ErrorClass::Timeout, format!("timed out resolving `{name}`"))
+                    }
                 }
             }
         };
@@ -283,14 +322,22 @@ impl Client {
                 url::Host::Ipv6(ip) => Ok(ServerName::IpAddress(IpAddr::V6(ip).into())),
             };
             let Ok(server_name) = server_name else {
-                return exchange.fail(ErrorClass::InvalidUrl, "the host is not a valid TLS server name");
+                return exchange.fail(
+                    ErrorClass::InvalidUrl,
+                    "the host is not a valid TLS server name",
+                );
             };
-            match TlsConnector::from(tls_config()).connect(server_name, stream).await {
+            match TlsConnector::from(tls_config())
+                .connect(server_name, stream)
+                .await
+            {
                 Ok(tls) => {
                     exchange.timings.tls_ms = Some(elapsed_ms(started));
                     exchange_over(TokioIo::new(tls), request, started, exchange).await
                 }
-                Err(error) => return exchange.fail(ErrorClass::Tls, format!("TLS handshake failed: {error}")),
+                Err(error) => {
+                    return exchange.fail(ErrorClass::Tls, format!("TLS handshake failed: {error}"))
+                }
             }
         } else {
             exchange_over(TokioIo::new(stream), request, started, exchange).await
@@ -322,7 +369,10 @@ fn masked_header(name: &HeaderName, value: &HeaderValue) -> String {
 }
 
 /// Opens a TCP connection to the first of `addresses` that accepts before `deadline`.
-async fn connect(addresses: &[SocketAddr], deadline: Instant) -> Result<(TcpStream, SocketAddr), (ErrorClass, String)> {
+async fn connect(
+    addresses: &[SocketAddr],
+    deadline: Instant,
+) -> Result<(TcpStream, SocketAddr), (ErrorClass, String)> {
     let mut last_error = String::new();
     for address in addresses {
         match tokio::time::timeout_at(deadline.into(), TcpStream::connect(address)).await {
@@ -331,13 +381,22 @@ async fn connect(addresses: &[SocketAddr], deadline: Instant) -> Result<(TcpStre
                 return Ok((stream, *address));
             }
             Ok(Err(error)) => last_error = format!("failed to connect to {address}: {error}"),
-            Err(_) => return Err((ErrorClass::Timeout, format!("timed out connecting to {address}"))),
+            Err(_) => {
+                return Err((
+                    ErrorClass::Timeout,
+                    format!("timed out connecting to {address}"),
+                ))
+            }
         }
     }
     Err((ErrorClass::Connect, last_error))
 }
 
-fn build_request(call: &CallOut, url: &url::Url, user_agent: &HeaderValue) -> Result<Request<Full<Bytes>>, String> {
+fn build_request(
+    call: &CallOut,
+    url: &url::Url,
+    user_agent: &HeaderValue,
+) -> Result<Request<Full<Bytes>>, String> {
     let mut target = url.path().to_string();
     if let Some(query) = url.query() {
         target.push('?');
@@ -365,7 +424,9 @@ fn build_request(call: &CallOut, url: &url::Url, user_agent: &HeaderValue) -> Re
     if !call.body.is_empty() || call.method == Method::POST {
         request = request.header(hyper::header::CONTENT_LENGTH, call.body.len());
     }
-    request.body(Full::new(call.body.clone())).map_err(|error| format!("invalid request: {error}"))
+    request
+        .body(Full::new(call.body.clone()))
+        .map_err(|error| format!("invalid request: {error}"))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -385,9 +446,15 @@ async fn exchange_over<T>(
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|error| (ErrorClass::Protocol, format!("HTTP handshake failed: {error}")))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|error| {
+                (
+                    ErrorClass::Protocol,
+                    format!("HTTP handshake failed: {error}"),
+                )
+            })?;
     let driver = tokio::spawn(connection);
 
     let response = sender.send_request(request).await;
@@ -395,7 +462,10 @@ where
         Ok(response) => response,
         Err(error) => {
             driver.abort();
-            return Err((ErrorClass::Protocol, format!("the receiver sent no valid response: {error}")));
+            return Err((
+                ErrorClass::Protocol,
+                format!("the receiver sent no valid response: {error}"),
+            ));
         }
     };
     exchange.timings.first_byte_ms = Some(elapsed_ms(started));
@@ -404,16 +474,29 @@ where
     exchange.response_headers = response
         .headers()
         .iter()
-        .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    let encoding = exchange.response_header("content-encoding").map(|value| value.trim().to_ascii_lowercase());
+    let encoding = exchange
+        .response_header("content-encoding")
+        .map(|value| value.trim().to_ascii_lowercase());
 
     let body_result = read_body(response.into_body(), encoding.as_deref(), exchange).await;
     driver.abort();
 
     if status.is_redirection() {
-        let location = exchange.response_header("location").unwrap_or("(none)").to_string();
-        return Err((ErrorClass::Redirect, format!("responded {status}, and redirects are not followed; Location: {location}")));
+        let location = exchange
+            .response_header("location")
+            .unwrap_or("(none)")
+            .to_string();
+        return Err((
+            ErrorClass::Redirect,
+            format!("responded {status}, and redirects are not followed; Location: {location}"),
+        ));
     }
     body_result?;
     if !status.is_success() {
@@ -451,8 +534,12 @@ enum Decoder {
 impl Decoder {
     fn for_encoding(encoding: Option<&str>) -> Decoder {
         match encoding {
-            Some("gzip" | "x-gzip") => Decoder::Gzip(flate2::write::GzDecoder::new(LimitedSink::default())),
-            Some("deflate") => Decoder::Deflate(flate2::write::ZlibDecoder::new(LimitedSink::default())),
+            Some("gzip" | "x-gzip") => {
+                Decoder::Gzip(flate2::write::GzDecoder::new(LimitedSink::default()))
+            }
+            Some("deflate") => {
+                Decoder::Deflate(flate2::write::ZlibDecoder::new(LimitedSink::default()))
+            }
             _ => Decoder::Identity(LimitedSink::default()),
         }
     }
@@ -492,15 +579,23 @@ async fn read_body(
         let frame = match frame {
             Ok(frame) => frame,
             Err(error) => {
-                failure = Some((ErrorClass::Protocol, format!("failed to read the body: {error}")));
+                failure = Some((
+                    ErrorClass::Protocol,
+                    format!("failed to read the body: {error}"),
+                ));
                 break;
             }
         };
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         if let Err(error) = decoder.write_all(&data) {
             if !decoder.is_full() {
                 let encoding = encoding.unwrap_or("identity");
-                failure = Some((ErrorClass::Protocol, format!("failed to decode the {encoding} body: {error}")));
+                failure = Some((
+                    ErrorClass::Protocol,
+                    format!("failed to decode the {encoding} body: {error}"),
+                ));
             }
         }
         if decoder.is_full() {
@@ -520,7 +615,9 @@ fn tls_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
             let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
             let config = ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
@@ -541,53 +638,123 @@ mod tests {
 
     impl Resolve for FixedResolver {
         fn lookup(&self, host: &str, port: u16) -> Lookup {
-            let found = self.0.iter().find(|(name, _)| *name == host).map(|(_, addresses)| addresses.clone());
+            let found = self
+                .0
+                .iter()
+                .find(|(name, _)| *name == host)
+                .map(|(_, addresses)| addresses.clone());
             Box::pin(async move {
-                let addresses = found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such host"))?;
-                Ok(addresses.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
+                let addresses =
+                    found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such host"))?;
+                Ok(addresses
+                    .into_iter()
+                    .map(|ip| SocketAddr::new(ip, port))
+                    .collect())
             })
         }
     }
 
     fn client() -> Client {
         let resolver = FixedResolver(vec![
-            ("mixed.example", vec!["93.184.216.34".parse().unwrap(), "10.0.0.7".parse().unwrap()]),
+            (
+                "mixed.example",
+                vec![
+                    "93.184.216.34".parse().unwrap(),
+                    "10.0.0.7".parse().unwrap(),
+                ],
+            ),
             ("metadata.example", vec!["169.254.169.254".parse().unwrap()]),
-            ("mapped.example", vec!["::ffff:192.168.0.1".parse().unwrap()]),
+            (
+                "mapped.example",
+                vec!["::ffff:192.168.0.1".parse().unwrap()],
+            ),
             ("loop6.example", vec!["::1".parse().unwrap()]),
             ("empty.example", vec![]),
         ]);
-        let deadlines = Deadlines { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
+        let deadlines = Deadlines {
+            connect: Duration::from_secs(1),
+            total: Duration::from_secs(2),
+        };
         Client::new(Guard::default(), Arc::new(resolver), deadlines)
     }
 
     async fn attempt(url: &str) -> Exchange {
-        let call = CallOut { method: Method::GET, url: url.to_string(), headers: Vec::new(), body: Bytes::new() };
+        let call = CallOut {
+            method: Method::GET,
+            url: url.to_string(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
         client().send(&call).await
     }
 
     #[tokio::test]
     async fn refused_hosts_table() {
         let cases = [
-            ("http://mixed.example/hook", ErrorClass::AddressRefused, "10.0.0.7"),
-            ("http://metadata.example/latest/meta-data/", ErrorClass::AddressRefused, "link-local"),
-            ("https://mapped.example/", ErrorClass::AddressRefused, "private"),
-            ("http://loop6.example:8080/", ErrorClass::AddressRefused, "loopback"),
-            ("http://127.0.0.1:9/", ErrorClass::AddressRefused, "loopback"),
+            (
+                "http://mixed.example/hook",
+                ErrorClass::AddressRefused,
+                "10.0.0.7",
+            ),
+            (
+                "http://metadata.example/latest/meta-data/",
+                ErrorClass::AddressRefused,
+                "link-local",
+            ),
+            (
+                "https://mapped.example/",
+                ErrorClass::AddressRefused,
+                "private",
+            ),
+            (
+                "http://loop6.example:8080/",
+                ErrorClass::AddressRefused,
+                "loopback",
+            ),
+            (
+                "http://127.0.0.1:9/",
+                ErrorClass::AddressRefused,
+                "loopback",
+            ),
             ("http://[::1]:9/", ErrorClass::AddressRefused, "loopback"),
-            ("http://169.254.169.254/", ErrorClass::AddressRefused, "link-local"),
-            ("http://[::ffff:169.254.169.254]/", ErrorClass::AddressRefused, "link-local"),
-            ("http://0.0.0.0:80/", ErrorClass::AddressRefused, "unspecified"),
+            (
+                "http://169.254.169.254/",
+                ErrorClass::AddressRefused,
+                "link-local",
+            ),
+            (
+                "http://[::ffff:169.254.169.254]/",
+                ErrorClass::AddressRefused,
+                "link-local",
+            ),
+            (
+                "http://0.0.0.0:80/",
+                ErrorClass::AddressRefused,
+                "unspecified",
+            ),
             ("http://2130706433/", ErrorClass::AddressRefused, "loopback"),
             ("http://0x7f.1/", ErrorClass::AddressRefused, "loopback"),
-            ("http://unknown.example/", ErrorClass::Dns, "failed to resolve"),
+            (
+                "http://unknown.example/",
+                ErrorClass::Dns,
+                "failed to resolve",
+            ),
             ("http://empty.example/", ErrorClass::Dns, "no address"),
-            ("ftp://example.com/", ErrorClass::InvalidUrl, "not supported"),
+            (
+                "ftp://example.com/",
+                ErrorClass::InvalidUrl,
+                "not supported",
+            ),
             ("not a url", ErrorClass::InvalidUrl, "invalid URL"),
         ];
         for (url, class, detail) in cases {
             let exchange = attempt(url).await;
-            assert_eq!(exchange.error_class, Some(class), "{url}: {:?}", exchange.error);
+            assert_eq!(
+                exchange.error_class,
+                Some(class),
+                "{url}: {:?}",
+                exchange.error
+            );
             let error = exchange.error.unwrap_or_default();
             assert!(error.contains(detail), "{url}: {error}");
             assert_eq!(exchange.address, None, "{url} must not be dialled");
@@ -614,17 +781,35 @@ mod tests {
             accepted
         });
 
-        let deadlines = Deadlines { connect: Duration::from_secs(1), total: Duration::from_secs(2) };
+        let deadlines = Deadlines {
+            connect: Duration::from_secs(1),
+            total: Duration::from_secs(2),
+        };
         let guard = Guard::new(vec!["127.0.0.0/8".parse().unwrap()]);
         let client = Client::new(guard, Arc::new(SystemResolver), deadlines);
         let url = format!("http://127.0.0.1:{port}/hook");
-        let call = CallOut { method: Method::GET, url, headers: Vec::new(), body: Bytes::new() };
+        let call = CallOut {
+            method: Method::GET,
+            url,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
         let exchange = client.send(&call).await;
 
         assert_eq!(exchange.status, Some(301));
         assert_eq!(exchange.error_class, Some(ErrorClass::Redirect));
-        assert!(exchange.error.as_deref().unwrap_or_default().contains("169.254.169.254"));
-        assert_eq!(exchange.address.map(|address| address.ip().to_string()).as_deref(), Some("127.0.0.1"));
+        assert!(exchange
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("169.254.169.254"));
+        assert_eq!(
+            exchange
+                .address
+                .map(|address| address.ip().to_string())
+                .as_deref(),
+            Some("127.0.0.1")
+        );
         assert_eq!(server.await.unwrap(), 1, "the receiver was called again");
     }
 

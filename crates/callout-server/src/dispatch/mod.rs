@@ -85,7 +85,13 @@ impl Dispatcher {
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
     ) -> Dispatcher {
-        Dispatcher { pool, client, settings: Arc::new(settings), wake, metrics }
+        Dispatcher {
+            pool,
+            client,
+            settings: Arc::new(settings),
+            wake,
+            metrics,
+        }
     }
 
     /// Claims due deliveries and attempts each of them until `stop` turns true. Then it
@@ -156,17 +162,21 @@ impl Dispatcher {
         let drained = tokio::time::timeout(drain, permits.acquire_many(concurrency as u32)).await;
         match drained {
             Ok(_) => tracing::info!("dispatcher stopped; every attempt under way was recorded"),
-            Err(_) => tracing::warn!("dispatcher stopped with attempts still under way; their leases will expire"),
+            Err(_) => tracing::warn!(
+                "dispatcher stopped with attempts still under way; their leases will expire"
+            ),
         }
     }
 
     /// Hands back claims that were not started.
     async fn release(&self, ids: &[i64]) {
         for id in ids {
-            let released = sqlx::query("UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND status = 'pending'")
-                .bind(id)
-                .execute(&self.pool)
-                .await;
+            let released = sqlx::query(
+                "UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await;
             if let Err(error) = released {
                 tracing::warn!(%error, delivery_id = id, "failed to hand back a claim; its lease will expire");
             }
@@ -274,13 +284,19 @@ impl Dispatcher {
             .response_header("retry-after")
             .filter(|_| matches!(exchange.status, Some(429 | 503)))
             .and_then(|value| retry::retry_after(value, SystemTime::now()));
-        let delay = requested.unwrap_or_else(|| retry::with_jitter(scheduled, self.settings.jitter));
+        let delay =
+            requested.unwrap_or_else(|| retry::with_jitter(scheduled, self.settings.jitter));
         Some(now + delay.as_millis() as i64)
     }
 
     /// Stores the attempt, moves the delivery to its next step and updates the hook's run of
     /// failures, in one transaction.
-    async fn record(&self, delivery: &Claimed, hook: Option<&HookState>, exchange: &Exchange) -> Result<(), sqlx::Error> {
+    async fn record(
+        &self,
+        delivery: &Claimed,
+        hook: Option<&HookState>,
+        exchange: &Exchange,
+    ) -> Result<(), sqlx::Error> {
         let now = now_ms();
         let number = delivery.attempts + 1;
         let next = self.next_attempt(delivery, exchange, now);
@@ -291,14 +307,16 @@ impl Dispatcher {
         };
         let (body, body_utf8) = exchange.body_text();
         let error_class = exchange.error_class.map(|class| class.name());
-        let headers = |pairs: &Vec<(String, String)>| serde_json::to_string(pairs).unwrap_or_default();
+        let headers =
+            |pairs: &Vec<(String, String)>| serde_json::to_string(pairs).unwrap_or_default();
 
         let outcome = match status {
             "succeeded" => Outcome::Succeeded,
             "pending" => Outcome::Retried,
             _ => Outcome::Failed,
         };
-        self.metrics.record_attempt(outcome, exchange.timings.total_ms);
+        self.metrics
+            .record_attempt(outcome, exchange.timings.total_ms);
 
         let mut transaction = crate::db::begin_write(&self.pool).await?;
         sqlx::query(
@@ -357,7 +375,8 @@ impl Dispatcher {
         .await?;
 
         if let Some(hook) = hook.filter(|hook| hook.enabled.0) {
-            self.update_hook(&mut transaction, delivery.hook_id, hook, exchange, now).await?;
+            self.update_hook(&mut transaction, delivery.hook_id, hook, exchange, now)
+                .await?;
         }
         transaction.commit().await?;
 
@@ -396,7 +415,10 @@ impl Dispatcher {
         let reason = if exchange.status == Some(410) {
             Some("the receiver responded 410 Gone".to_string())
         } else if now - failing_since >= self.settings.disable_after.as_millis() as i64 {
-            Some(format!("every call-out failed from {} on", rfc3339(failing_since)))
+            Some(format!(
+                "every call-out failed from {} on",
+                rfc3339(failing_since)
+            ))
         } else {
             None
         };
@@ -440,10 +462,29 @@ fn valid_secrets(hook: &HookState, now: i64) -> Vec<&str> {
 /// the Standard Webhooks headers with a fresh timestamp, and for POST the JSON payload.
 fn call_out(delivery: &Claimed, hook: &HookState, now: i64) -> Result<CallOut, String> {
     let url = render(&delivery.template, &delivery.variables)?;
-    let method = if delivery.method == "POST" { Method::POST } else { Method::GET };
-    let body = if method == Method::POST { Bytes::from(delivery.payload.clone()) } else { Bytes::new() };
-    let headers = webhook_headers(&delivery.message_id, &valid_secrets(hook, now), now / 1000, &body, &method)?;
-    Ok(CallOut { method, url, headers, body })
+    let method = if delivery.method == "POST" {
+        Method::POST
+    } else {
+        Method::GET
+    };
+    let body = if method == Method::POST {
+        Bytes::from(delivery.payload.clone())
+    } else {
+        Bytes::new()
+    };
+    let headers = webhook_headers(
+        &delivery.message_id,
+        &valid_secrets(hook, now),
+        now / 1000,
+        &body,
+        &method,
+    )?;
+    Ok(CallOut {
+        method,
+        url,
+        headers,
+        body,
+    })
 }
 
 /// Returns the `webhook-id`, `webhook-timestamp` and, with secrets, `webhook-signature`
@@ -455,18 +496,31 @@ pub fn webhook_headers(
     body: &[u8],
     method: &Method,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
-    let value = |text: &str| HeaderValue::from_str(text).map_err(|_| format!("invalid header value `{text}`"));
+    let value = |text: &str| {
+        HeaderValue::from_str(text).map_err(|_| format!("invalid header value `{text}`"))
+    };
     let mut headers = vec![
         (HeaderName::from_static("webhook-id"), value(message_id)?),
-        (HeaderName::from_static("webhook-timestamp"), value(&timestamp.to_string())?),
+        (
+            HeaderName::from_static("webhook-timestamp"),
+            value(&timestamp.to_string())?,
+        ),
     ];
-    let signatures: Vec<String> =
-        secrets.iter().filter_map(|secret| signing::sign(secret, message_id, timestamp, body)).collect();
+    let signatures: Vec<String> = secrets
+        .iter()
+        .filter_map(|secret| signing::sign(secret, message_id, timestamp, body))
+        .collect();
     if !signatures.is_empty() {
-        headers.push((HeaderName::from_static("webhook-signature"), value(&signatures.join(" "))?));
+        headers.push((
+            HeaderName::from_static("webhook-signature"),
+            value(&signatures.join(" "))?,
+        ));
     }
     if *method == Method::POST {
-        headers.push((hyper::header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        headers.push((
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ));
     }
     Ok(headers)
 }
@@ -475,8 +529,13 @@ pub fn webhook_headers(
 fn render(template: &str, variables: &str) -> Result<String, String> {
     let template = callout_template::parse(template)
         .map_err(|errors| format!("the stored template is invalid: {}", errors[0]))?;
-    let values: HashMap<String, String> =
-        serde_json::from_str(variables).map_err(|error| format!("the stored values are invalid: {error}"))?;
-    let values: HashMap<String, Value> = values.into_iter().map(|(name, value)| (name, Value::String(value))).collect();
-    template.render(&values).map_err(|error| format!("rendering failed: {error}"))
+    let values: HashMap<String, String> = serde_json::from_str(variables)
+        .map_err(|error| format!("the stored values are invalid: {error}"))?;
+    let values: HashMap<String, Value> = values
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect();
+    template
+        .render(&values)
+        .map_err(|error| format!("rendering failed: {error}"))
 }

@@ -7,17 +7,29 @@ use rand::Rng;
 use super::http::{ErrorClass, Exchange};
 
 /// The shortest and longest delay a `Retry-After` header may ask for.
-pub const RETRY_AFTER_BOUNDS: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(24 * 3600));
+pub const RETRY_AFTER_BOUNDS: (Duration, Duration) =
+    (Duration::from_secs(1), Duration::from_secs(24 * 3600));
 
 /// Tells whether a failed attempt may succeed later: network errors, timeouts, 408, 429 and
 /// 5xx. Other statuses, redirects, refused addresses and invalid URLs are final.
 pub fn is_retryable(exchange: &Exchange) -> bool {
     match exchange.error_class {
-        Some(ErrorClass::Dns | ErrorClass::Connect | ErrorClass::Tls | ErrorClass::Timeout | ErrorClass::Protocol) => true,
-        Some(ErrorClass::Status) => {
-            exchange.status.is_some_and(|status| status == 408 || status == 429 || status >= 500)
-        }
-        Some(ErrorClass::InvalidUrl | ErrorClass::AddressRefused | ErrorClass::Redirect | ErrorClass::HookUnavailable)
+        Some(
+            ErrorClass::Dns
+            | ErrorClass::Connect
+            | ErrorClass::Tls
+            | ErrorClass::Timeout
+            | ErrorClass::Protocol,
+        ) => true,
+        Some(ErrorClass::Status) => exchange
+            .status
+            .is_some_and(|status| status == 408 || status == 429 || status >= 500),
+        Some(
+            ErrorClass::InvalidUrl
+            | ErrorClass::AddressRefused
+            | ErrorClass::Redirect
+            | ErrorClass::HookUnavailable,
+        )
         | None => false,
     }
 }
@@ -40,7 +52,8 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         Ok(seconds) => Duration::from_secs(seconds),
         Err(_) => {
             let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(date.timestamp()).ok()?);
+            let at =
+                SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(date.timestamp()).ok()?);
             at.duration_since(now).unwrap_or(Duration::ZERO)
         }
     };
@@ -50,16 +63,24 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// Parses a duration such as `500ms`, `5s`, `30m`, `2h` or `5d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| format!("invalid duration `{text}`: write a number and a unit, such as 5s"))?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration `{text}`: write a number and a unit, such as 5s"))?;
     let seconds = match unit {
         "ms" => return Ok(Duration::from_millis(number)),
         "s" | "" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86400,
-        _ => return Err(format!("invalid duration unit in `{text}`: use ms, s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "invalid duration unit in `{text}`: use ms, s, m, h or d"
+            ))
+        }
     };
     Ok(Duration::from_secs(number.saturating_mul(seconds)))
 }
@@ -67,7 +88,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parses a retry schedule: comma-separated delays before the second, third and later
 /// attempts, such as `5s,5m,30m,2h,5h,10h,10h`. An empty text means no retries.
 pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
-    text.split(',').map(str::trim).filter(|part| !part.is_empty()).map(parse_duration).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(parse_duration)
+        .collect()
 }
 
 #[cfg(test)]
@@ -87,7 +112,11 @@ mod tests {
             ("-5", None),
         ];
         for (header, expected) in cases {
-            assert_eq!(retry_after(header, now).map(|d| d.as_secs()), expected, "header {header:?}");
+            assert_eq!(
+                retry_after(header, now).map(|d| d.as_secs()),
+                expected,
+                "header {header:?}"
+            );
         }
     }
 
@@ -113,8 +142,19 @@ mod tests {
 
     #[test]
     fn retryable_classes() {
-        let mut exchange = Exchange { error_class: Some(ErrorClass::Status), ..Exchange::default() };
-        for (status, expected) in [(500, true), (503, true), (408, true), (429, true), (404, false), (410, false), (400, false)] {
+        let mut exchange = Exchange {
+            error_class: Some(ErrorClass::Status),
+            ..Exchange::default()
+        };
+        for (status, expected) in [
+            (500, true),
+            (503, true),
+            (408, true),
+            (429, true),
+            (404, false),
+            (410, false),
+            (400, false),
+        ] {
             exchange.status = Some(status);
             assert_eq!(is_retryable(&exchange), expected, "status {status}");
         }

@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
-use callout_template::{parse, validate_hook, Catalogue, HookDraft, Modifier, Operator, Part, Value};
+use callout_template::{
+    parse, validate_hook, Catalogue, HookDraft, Modifier, Operator, Part, Value,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Percent-encodes every byte outside `unreserved`.
@@ -48,16 +50,23 @@ fn simple_rendering(parts: &[Part], value: &str) -> Option<String> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split, rest)) = data.split_first() else { return };
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
     let split = usize::from(split).min(rest.len());
-    let (Ok(template), Ok(value)) =
-        (std::str::from_utf8(&rest[..split]), std::str::from_utf8(&rest[split..]))
-    else {
+    let (Ok(template), Ok(value)) = (
+        std::str::from_utf8(&rest[..split]),
+        std::str::from_utf8(&rest[split..]),
+    ) else {
         return;
     };
 
     for (target, event) in [("callinglist", "import"), ("campaigns", "create")] {
-        let draft = HookDraft { url: template, target, event };
+        let draft = HookDraft {
+            url: template,
+            target,
+            event,
+        };
         let report = validate_hook(&draft, &Catalogue::new(["team"]));
         for error in &report.errors {
             assert!(error.start <= error.end);
@@ -67,8 +76,10 @@ fuzz_target!(|data: &[u8]| {
 
     let Ok(parsed) = parse(template) else { return };
     assert_eq!(parsed.to_string(), template);
-    let values: HashMap<String, Value> =
-        parsed.variables().map(|variable| (variable.name.clone(), Value::from(value))).collect();
+    let values: HashMap<String, Value> = parsed
+        .variables()
+        .map(|variable| (variable.name.clone(), Value::from(value)))
+        .collect();
     let rendered = parsed.render(&values).expect("string values always render");
     if let Some(expected) = simple_rendering(parsed.parts(), value) {
         assert_eq!(rendered, expected);

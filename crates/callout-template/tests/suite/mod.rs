@@ -7,21 +7,30 @@ use callout_template::{parse, Value};
 use serde_json::Value as Json;
 
 /// The suite's files, each expected to hold at least this many cases.
-pub const FILES: [(&str, usize); 3] =
-    [("spec-examples.json", 60), ("spec-examples-by-section.json", 110), ("negative-tests.json", 30)];
+pub const FILES: [(&str, usize); 3] = [
+    ("spec-examples.json", 60),
+    ("spec-examples-by-section.json", 110),
+    ("negative-tests.json", 30),
+];
 
 /// Returns the folder of the suite: `shared/corpora/uritemplate-test` beside the checkout.
 pub fn suite_dir() -> String {
-    format!("{}/../../../shared/corpora/uritemplate-test", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../../shared/corpora/uritemplate-test",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn to_value(json: &Json) -> Option<Value> {
     Some(match json {
         Json::Null => return None,
         Json::Array(items) => Value::List(items.iter().map(scalar).collect()),
-        Json::Object(pairs) => {
-            Value::Map(pairs.iter().map(|(key, value)| (key.clone(), scalar(value))).collect())
-        }
+        Json::Object(pairs) => Value::Map(
+            pairs
+                .iter()
+                .map(|(key, value)| (key.clone(), scalar(value)))
+                .collect(),
+        ),
         other => Value::String(scalar(other)),
     })
 }
@@ -49,17 +58,22 @@ pub fn run_file(name: &str, text: &str) -> (Vec<String>, usize) {
         for case in body["testcases"].as_array().unwrap() {
             count += 1;
             let template = case[0].as_str().unwrap();
-            let rendered = parse(template).ok().and_then(|parsed| parsed.render(&values).ok());
+            let rendered = parse(template)
+                .ok()
+                .and_then(|parsed| parsed.render(&values).ok());
             let passed = match (&case[1], &rendered) {
                 (Json::Bool(false), rendered) => rendered.is_none(),
                 (Json::String(expected), Some(rendered)) => expected == rendered,
-                (Json::Array(accepted), Some(rendered)) => {
-                    accepted.iter().any(|a| a.as_str() == Some(rendered.as_str()))
-                }
+                (Json::Array(accepted), Some(rendered)) => accepted
+                    .iter()
+                    .any(|a| a.as_str() == Some(rendered.as_str())),
                 _ => false,
             };
             if !passed {
-                failures.push(format!("{name} / {group}: {template:?} gave {rendered:?}, expected {}", case[1]));
+                failures.push(format!(
+                    "{name} / {group}: {template:?} gave {rendered:?}, expected {}",
+                    case[1]
+                ));
             }
         }
     }
