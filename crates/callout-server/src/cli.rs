@@ -15,6 +15,7 @@ use crate::config::{DispatchSettings, Limits, Settings, DEFAULT_RETRY_SCHEDULE};
 use crate::db::{self, NewAgent};
 use crate::dispatch::retry::{parse_duration, parse_schedule};
 use crate::dispatch::Dispatcher;
+use crate::http_server::ClientDeadlines;
 use crate::metrics::Metrics;
 use ipnet::IpNet;
 
@@ -135,6 +136,14 @@ struct ServeArgs {
     /// Most contacts one CSV upload may hold.
     #[arg(long, env = "CALLOUT_MAX_ROWS_PER_IMPORT", default_value_t = Limits::default().max_rows_per_import)]
     max_rows_per_import: usize,
+    /// Deadline for a client of the API to send its request line and headers; the connection
+    /// is closed when it passes.
+    #[arg(long, env = "CALLOUT_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// Longest pause within a request body that a client of the API may make; the request is
+    /// answered 408 when it passes.
+    #[arg(long, env = "CALLOUT_BODY_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    body_idle_timeout: Duration,
 }
 
 #[derive(Subcommand, Debug)]
@@ -302,8 +311,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             args.retry_jitter
         ));
     }
-    if args.connect_timeout.is_zero() || args.request_timeout.is_zero() {
-        return Err("timeouts must be longer than zero".to_string());
+    let timeouts = [
+        ("--connect-timeout", args.connect_timeout),
+        ("--request-timeout", args.request_timeout),
+        ("--header-read-timeout", args.header_read_timeout),
+        ("--body-idle-timeout", args.body_idle_timeout),
+    ];
+    if let Some((flag, _)) = timeouts.iter().find(|(_, timeout)| timeout.is_zero()) {
+        return Err(format!("invalid {flag}: use a duration longer than zero"));
     }
     if let Some(token) = &args.admin_token {
         if token.len() < 16 {
@@ -385,7 +400,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     println!("listening on http://{address}");
     println!("open http://{address}/ and sign in with an agent's API token");
 
-    crate::http_server::serve(listener, app, stopping).await;
+    let deadlines = ClientDeadlines {
+        header_read: args.header_read_timeout,
+        body_idle: args.body_idle_timeout,
+    };
+    crate::http_server::serve(listener, app, deadlines, stopping).await;
     // The API has stopped taking requests; wait for the dispatcher to finish its attempts.
     let _ = dispatching.await;
     tracing::info!("stopped");

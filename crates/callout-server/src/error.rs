@@ -23,6 +23,8 @@ pub enum ApiError {
     NotFoundPath(String),
     /// 405: the route does not take this method.
     MethodNotAllowed(String),
+    /// 408: the request body stopped arriving for longer than the server waits.
+    BodyTimeout,
     /// 413: a body over the limit, in bytes.
     PayloadTooLarge(usize),
     /// 422: a limit on the client's data was reached.
@@ -69,6 +71,13 @@ impl ApiError {
             ApiError::MethodNotAllowed(detail) => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", detail.clone(), json!({}))
             }
+            ApiError::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body stopped arriving before it was complete: send it again without pausing"
+                    .to_string(),
+                json!({}),
+            ),
             ApiError::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",

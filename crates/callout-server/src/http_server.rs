@@ -1,7 +1,6 @@
 //! The loop that serves the router on each accepted connection, with deadlines for slow
-//! clients, which `axum::serve` does not set: request headers must arrive within
-//! [`HEADER_READ_TIMEOUT`], and a request body may not pause for longer than
-//! [`BODY_IDLE_TIMEOUT`].
+//! clients, which `axum::serve` does not set: request headers must arrive within a deadline,
+//! and a request body may not pause for longer than another ([`ClientDeadlines`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,18 +15,38 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
-/// Time a client has to send its request line and headers.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Deadlines for clients of the HTTP server, so that a slow or stalled client cannot hold a
+/// connection open for ever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientDeadlines {
+    /// Time a client has to send its request line and headers. When it passes, the connection
+    /// is closed without a response.
+    pub header_read: Duration,
+    /// Time a request body may go without sending data. When it passes, the request is
+    /// answered 408 Request Timeout.
+    pub body_idle: Duration,
+}
 
-/// Time a request body may go without sending data.
-pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+impl Default for ClientDeadlines {
+    fn default() -> ClientDeadlines {
+        ClientDeadlines {
+            header_read: Duration::from_secs(30),
+            body_idle: Duration::from_secs(30),
+        }
+    }
+}
 
 /// Time the connections still open at shutdown have to finish their requests.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Serves `app` on `listener` until `stop` turns true, then lets the requests under way finish.
-pub async fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver<bool>) {
-    let app = app.layer(RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT));
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    deadlines: ClientDeadlines,
+    mut stop: watch::Receiver<bool>,
+) {
+    let app = app.layer(RequestBodyTimeoutLayer::new(deadlines.body_idle));
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -50,7 +69,7 @@ pub async fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver
         builder
             .http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
+            .header_read_timeout(deadlines.header_read);
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

@@ -85,18 +85,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         // `["Spring", null]` would create a campaign: only an object is let through.
         let (parts, body) = request.into_parts();
         let (headers, extensions) = (parts.headers.clone(), parts.extensions.clone());
-        let bytes = match Bytes::from_request(Request::from_parts(parts, body), state).await {
-            Ok(bytes) => bytes,
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(ApiError::PayloadTooLarge(state.limits.max_json_bytes));
-            }
-            Err(rejection) => {
-                return Err(ApiError::BadRequest(format!(
-                    "failed to read the body: {}",
-                    rejection.body_text()
-                )));
-            }
-        };
+        let request = Request::from_parts(parts, body);
+        let bytes = read_body(request, state, state.limits.max_json_bytes).await?;
         if bytes
             .iter()
             .find(|byte| !byte.is_ascii_whitespace())
@@ -152,7 +142,23 @@ fn json_rejection(rejection: JsonRejection, limit: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge(limit);
     }
+    if body_timed_out(&rejection) {
+        return ApiError::BodyTimeout;
+    }
     ApiError::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
+}
+
+/// Tells whether reading a body failed because the body paused for longer than the server's
+/// deadline (`RequestBodyTimeoutLayer` in the HTTP server).
+fn body_timed_out(rejection: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(rejection);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// A whole request body, such as a CSV upload, whose rejection responds in the API's format.
@@ -162,16 +168,23 @@ impl FromRequest<AppState> for UploadBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        match Bytes::from_request(request, state).await {
-            Ok(bytes) => Ok(UploadBody(bytes)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge(state.limits.max_upload_bytes))
-            }
-            Err(rejection) => Err(ApiError::BadRequest(format!(
-                "failed to read the body: {}",
-                rejection.body_text()
-            ))),
+        let bytes = read_body(request, state, state.limits.max_upload_bytes).await?;
+        Ok(UploadBody(bytes))
+    }
+}
+
+/// Reads a whole request body. `limit` is the body limit the route set, for the message.
+async fn read_body(request: Request, state: &AppState, limit: usize) -> Result<Bytes, ApiError> {
+    match Bytes::from_request(request, state).await {
+        Ok(bytes) => Ok(bytes),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(ApiError::PayloadTooLarge(limit))
         }
+        Err(rejection) if body_timed_out(&rejection) => Err(ApiError::BodyTimeout),
+        Err(rejection) => Err(ApiError::BadRequest(format!(
+            "failed to read the body: {}",
+            rejection.body_text()
+        ))),
     }
 }
 
