@@ -1,6 +1,8 @@
 //! The database: connecting, migrating, and creating clients and agents.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use md5::{Digest, Md5};
@@ -8,6 +10,7 @@ use rand::RngCore;
 use sha2::Sha256;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::time::now_ms;
 
@@ -265,15 +268,75 @@ pub async fn bootstrap(
     Ok(Some(token))
 }
 
-/// Begins a transaction that writes. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), because a transaction that reads first and writes later fails with
-/// `SQLITE_BUSY` when another connection wrote in between, instead of waiting for the lock.
-pub async fn begin_write(
-    pool: &Pool,
-) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-    match backend(pool) {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-        Backend::Postgres => pool.begin().await,
+/// Begins a transaction that writes. On SQLite it first waits for the database's write gate,
+/// then takes the write lock at once (`BEGIN IMMEDIATE`), because a transaction that reads first
+/// and writes later fails with `SQLITE_BUSY` when another connection wrote in between.
+pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
+    let gate = write_gate(pool).await;
+    let transaction = match backend(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    };
+    Ok(WriteTransaction {
+        transaction,
+        _gate: gate,
+    })
+}
+
+/// Waits for the write gate of `pool`'s SQLite database and returns its guard, or `None` on
+/// PostgreSQL, which has no gate. Hold it around a statement that writes outside
+/// [`begin_write`].
+///
+/// SQLite lets one connection write at a time. Without the gate, connections of this process
+/// would meet at SQLite's lock, where the busy handler makes a waiting writer sleep for 1 ms,
+/// then 2, 5, 10 and up to 100 ms between tries. Under load those sleeps, not the writes,
+/// set the pace. The gate is a first-come, first-served queue that hands the lock over without
+/// sleeping. The busy timeout remains for another process that opens the same file.
+pub async fn write_gate(pool: &Pool) -> Option<OwnedMutexGuard<()>> {
+    if backend(pool) != Backend::Sqlite {
+        return None;
+    }
+    let url = pool.connect_options().database_url.to_string();
+    let gate = {
+        let mut gates = WRITE_GATES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        gates.entry(url).or_default().clone()
+    };
+    Some(gate.lock_owned().await)
+}
+
+/// The write gates of the SQLite databases this process has open, by URL. Pools opened on the
+/// same file, as tests do, share one gate.
+static WRITE_GATES: LazyLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Default::default);
+
+/// A transaction that writes, holding the write gate on SQLite until it ends. It dereferences to
+/// its connection, so statements run on `&mut *transaction`; dropped without
+/// [`WriteTransaction::commit`], it rolls back.
+pub struct WriteTransaction {
+    transaction: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    /// Commits the transaction, then opens the gate to the next writer.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.transaction.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.transaction
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.transaction
     }
 }
 

@@ -286,6 +286,7 @@ async fn redeliver(
         }
         Some(Flag(true)) => {}
     }
+    let gate = crate::db::write_gate(&state.pool).await;
     let updated = sqlx::query(
         "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
          completed_at = NULL WHERE id = $2 AND client_id = $3 AND status != 'pending'",
@@ -296,6 +297,7 @@ async fn redeliver(
     .execute(&state.pool)
     .await?
     .rows_affected();
+    drop(gate);
     let row = fetch(&state, &agent, id).await?;
     if updated == 0 {
         return Err(ApiError::Unprocessable(format!(
@@ -338,6 +340,7 @@ async fn redeliver_failed(
             .fetch_optional(&state.pool)
             .await?;
     hook.ok_or(ApiError::NotFound("hook"))?;
+    let gate = crate::db::write_gate(&state.pool).await;
     let redelivered = sqlx::query(
         "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
          completed_at = NULL WHERE hook_id = $2 AND client_id = $3 AND status = 'failed' \
@@ -350,6 +353,7 @@ async fn redeliver_failed(
     .execute(&state.pool)
     .await?
     .rows_affected();
+    drop(gate);
     if redelivered > 0 {
         state.wake.notify_one();
     }

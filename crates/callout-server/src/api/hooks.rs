@@ -337,12 +337,14 @@ async fn update(
 }
 
 async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
+    let gate = crate::db::write_gate(&state.pool).await;
     let deleted = sqlx::query("DELETE FROM hooks WHERE id = $1 AND client_id = $2")
         .bind(id)
         .bind(agent.client_id)
         .execute(&state.pool)
         .await?
         .rows_affected();
+    drop(gate);
     if deleted == 0 {
         return Err(ApiError::NotFound("hook"));
     }
@@ -370,6 +372,7 @@ async fn rotate_secret(
 ) -> ApiResult<Json<SecretView>> {
     let secret = new_secret();
     let until = now_ms() + PREVIOUS_SECRET_VALIDITY_MS;
+    let gate = crate::db::write_gate(&state.pool).await;
     let previous: Option<Option<String>> = sqlx::query_scalar(
         "UPDATE hooks SET previous_secret = secret, \
          previous_secret_until = CASE WHEN secret IS NULL THEN NULL ELSE $1 END, \
@@ -382,6 +385,7 @@ async fn rotate_secret(
     .bind(agent.client_id)
     .fetch_optional(&state.pool)
     .await?;
+    drop(gate);
     let previous = previous.ok_or(ApiError::NotFound("hook"))?;
     tracing::info!(hook_id = id, agent_id = agent.id, "signing secret rotated");
     Ok(Json(SecretView {

@@ -9,6 +9,7 @@
 
 pub mod guard;
 pub mod http;
+mod recorder;
 pub mod retry;
 pub mod signing;
 
@@ -28,6 +29,7 @@ use crate::db::{backend, Backend, Flag, Pool};
 use crate::metrics::{Metrics, Outcome};
 use crate::time::{now_ms, rfc3339};
 use http::{CallOut, Client, ErrorClass, Exchange};
+use recorder::{Attempt, HookChange, Recorder};
 
 /// The PostgreSQL channel notified when deliveries are written.
 pub const NOTIFY_CHANNEL: &str = "callout_deliveries";
@@ -73,11 +75,13 @@ pub struct Dispatcher {
     settings: Arc<DispatchSettings>,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    recorder: Recorder,
 }
 
 impl Dispatcher {
-    /// Creates a dispatcher on `pool`. `wake` is notified after a transaction writes
-    /// deliveries, so they are attempted at once rather than at the next poll.
+    /// Creates a dispatcher on `pool`, and starts the task that stores its attempts. `wake` is
+    /// notified after a transaction writes deliveries, so they are attempted at once rather
+    /// than at the next poll.
     pub fn new(
         pool: Pool,
         settings: DispatchSettings,
@@ -86,6 +90,7 @@ impl Dispatcher {
         metrics: Arc<Metrics>,
     ) -> Dispatcher {
         Dispatcher {
+            recorder: Recorder::start(pool.clone()),
             pool,
             client,
             settings: Arc::new(settings),
@@ -170,6 +175,7 @@ impl Dispatcher {
 
     /// Hands back claims that were not started.
     async fn release(&self, ids: &[i64]) {
+        let _gate = crate::db::write_gate(&self.pool).await;
         for id in ids {
             let released = sqlx::query(
                 "UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND status = 'pending'",
@@ -197,6 +203,7 @@ impl Dispatcher {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         };
+        let _gate = crate::db::write_gate(&self.pool).await;
         sqlx::query_as::<_, Claimed>(&format!(
             "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
              WHERE status = 'pending' AND next_attempt_at <= $2 \
@@ -268,7 +275,7 @@ impl Dispatcher {
                 },
             },
         };
-        if let Err(error) = self.record(&delivery, hook.as_ref(), &exchange).await {
+        if let Err(error) = self.record(&delivery, hook.as_ref(), exchange).await {
             tracing::error!(%error, "failed to record the attempt; the delivery is tried again when its lease ends");
         }
     }
@@ -290,153 +297,88 @@ impl Dispatcher {
     }
 
     /// Stores the attempt, moves the delivery to its next step and updates the hook's run of
-    /// failures, in one transaction.
+    /// failures, in one transaction that may hold other attempts too.
     async fn record(
         &self,
         delivery: &Claimed,
         hook: Option<&HookState>,
-        exchange: &Exchange,
-    ) -> Result<(), sqlx::Error> {
+        exchange: Exchange,
+    ) -> Result<(), String> {
         let now = now_ms();
-        let number = delivery.attempts + 1;
-        let next = self.next_attempt(delivery, exchange, now);
-        let status = match (exchange.succeeded(), next) {
-            (true, _) => "succeeded",
-            (false, Some(_)) => "pending",
-            (false, None) => "failed",
-        };
-        let (body, body_utf8) = exchange.body_text();
-        let error_class = exchange.error_class.map(|class| class.name());
-        let headers =
-            |pairs: &Vec<(String, String)>| serde_json::to_string(pairs).unwrap_or_default();
-
-        let outcome = match status {
-            "succeeded" => Outcome::Succeeded,
-            "pending" => Outcome::Retried,
-            _ => Outcome::Failed,
+        let next_attempt_at = self.next_attempt(delivery, &exchange, now);
+        let (status, outcome) = match (exchange.succeeded(), next_attempt_at) {
+            (true, _) => ("succeeded", Outcome::Succeeded),
+            (false, Some(_)) => ("pending", Outcome::Retried),
+            (false, None) => ("failed", Outcome::Failed),
         };
         self.metrics
             .record_attempt(outcome, exchange.timings.total_ms);
-
-        let mut transaction = crate::db::begin_write(&self.pool).await?;
-        sqlx::query(
-            "INSERT INTO delivery_attempts (delivery_id, attempt, method, url, address, \
-             request_headers, response_status, response_headers, response_body, \
-             response_body_utf8, response_body_truncated, error_class, error, dns_ms, \
-             connect_ms, tls_ms, first_byte_ms, total_ms, started_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-        )
-        .bind(delivery.id)
-        .bind(number)
-        .bind(&exchange.method)
-        .bind(&exchange.url)
-        .bind(exchange.address.map(|address| address.to_string()))
-        .bind(headers(&exchange.request_headers))
-        .bind(exchange.status.map(i64::from))
-        .bind(headers(&exchange.response_headers))
-        .bind(&body)
-        .bind(i64::from(body_utf8))
-        .bind(i64::from(exchange.body_truncated))
-        .bind(error_class)
-        .bind(&exchange.error)
-        .bind(exchange.timings.dns_ms)
-        .bind(exchange.timings.connect_ms)
-        .bind(exchange.timings.tls_ms)
-        .bind(exchange.timings.first_byte_ms)
-        .bind(exchange.timings.total_ms)
-        .bind(now - exchange.timings.total_ms as i64)
-        .bind(next)
-        // sqlx 0.8.6's `Any` driver sends a NULL `f64` to PostgreSQL typed as `real`, so a
-        // statement prepared with a NULL timing and cached would reject every later attempt
-        // with a timing ("incorrect binary data format"). Unprepared, each bind is typed anew.
-        .persistent(false)
-        .execute(&mut *transaction)
-        .await?;
-
-        let excerpt: String = body.chars().take(1024).collect();
-        sqlx::query(
-            "UPDATE deliveries SET status = $1, attempts = $2, round_attempts = round_attempts + 1, \
-             next_attempt_at = COALESCE($3, next_attempt_at), lease_until = NULL, url = $4, \
-             response_status = $5, duration_ms = $6, response_body = $7, error_class = $8, error = $9, \
-             completed_at = $10 WHERE id = $11",
-        )
-        .bind(status)
-        .bind(number)
-        .bind(next)
-        .bind(&exchange.url)
-        .bind(exchange.status.map(i64::from))
-        .bind(exchange.timings.total_ms as i64)
-        .bind(excerpt)
-        .bind(error_class)
-        .bind(&exchange.error)
-        .bind((status != "pending").then_some(now))
-        .bind(delivery.id)
-        .execute(&mut *transaction)
-        .await?;
-
-        if let Some(hook) = hook.filter(|hook| hook.enabled.0) {
-            self.update_hook(&mut transaction, delivery.hook_id, hook, exchange, now)
-                .await?;
+        let hook_change = hook
+            .filter(|hook| hook.enabled.0)
+            .and_then(|hook| self.hook_change(delivery.hook_id, hook, &exchange, now));
+        if let Some(HookChange::Failing {
+            disable_reason: Some(reason),
+            ..
+        }) = &hook_change
+        {
+            tracing::warn!(hook_id = delivery.hook_id, reason, "hook disabled");
         }
-        transaction.commit().await?;
 
+        let response_status = exchange.status;
+        let total_ms = exchange.timings.total_ms;
+        let error_class = exchange.error_class.map(|class| class.name());
+        let error = exchange.error.clone();
+        let attempt = Attempt {
+            delivery_id: delivery.id,
+            number: delivery.attempts + 1,
+            status,
+            next_attempt_at,
+            exchange,
+            hook_change,
+            ended_at: now,
+        };
+        self.recorder.record(attempt).await?;
         tracing::info!(
             status,
-            response_status = exchange.status,
-            total_ms = exchange.timings.total_ms,
+            response_status,
+            total_ms,
             error_class,
-            error = exchange.error.as_deref(),
+            error = error.as_deref(),
             "attempt recorded"
         );
         Ok(())
     }
 
-    /// Clears the hook's run of failures after a success. After a failure, it disables the
-    /// hook when the receiver responded 410 Gone or the run has lasted the configured period.
-    async fn update_hook(
+    /// Returns how the hook's run of failures changes after `exchange`: a success clears it.
+    /// A failure starts or continues it, and disables the hook when the receiver responded
+    /// 410 Gone or the run has lasted the configured period.
+    fn hook_change(
         &self,
-        connection: &mut sqlx::AnyConnection,
         hook_id: i64,
         hook: &HookState,
         exchange: &Exchange,
         now: i64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Option<HookChange> {
         if exchange.succeeded() {
-            if hook.failing_since.is_some() {
-                sqlx::query("UPDATE hooks SET failing_since = NULL WHERE id = $1")
-                    .bind(hook_id)
-                    .execute(&mut *connection)
-                    .await?;
-            }
-            return Ok(());
+            return hook
+                .failing_since
+                .is_some()
+                .then_some(HookChange::ClearFailures { hook_id });
         }
 
-        let failing_since = hook.failing_since.unwrap_or(now);
-        let reason = if exchange.status == Some(410) {
+        let since = hook.failing_since.unwrap_or(now);
+        let disable_reason = if exchange.status == Some(410) {
             Some("the receiver responded 410 Gone".to_string())
-        } else if now - failing_since >= self.settings.disable_after.as_millis() as i64 {
-            Some(format!(
-                "every call-out failed from {} on",
-                rfc3339(failing_since)
-            ))
+        } else if now - since >= self.settings.disable_after.as_millis() as i64 {
+            Some(format!("every call-out failed from {} on", rfc3339(since)))
         } else {
             None
         };
-
-        sqlx::query(
-            "UPDATE hooks SET failing_since = $1, enabled = CASE WHEN $2 IS NULL THEN enabled ELSE 0 END, \
-             disabled_reason = COALESCE($3, disabled_reason) WHERE id = $4",
-        )
-        .bind(failing_since)
-        .bind(&reason)
-        .bind(&reason)
-        .bind(hook_id)
-        .execute(&mut *connection)
-        .await?;
-        if let Some(reason) = reason {
-            tracing::warn!(hook_id, reason, "hook disabled");
-        }
-        Ok(())
+        Some(HookChange::Failing {
+            hook_id,
+            since,
+            disable_reason,
+        })
     }
 }
 
