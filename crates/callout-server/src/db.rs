@@ -289,7 +289,8 @@ pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
 ///
 /// SQLite lets one connection write at a time. Without the gate, connections of this process
 /// would meet at SQLite's lock, where the busy handler makes a waiting writer sleep for 1 ms,
-/// then 2, 5, 10 and up to 100 ms between tries. Under load those sleeps, not the writes,
+/// then 2, 5, 10 and up to 100 ms between tries (`sqliteDefaultBusyCallback` in SQLite 3.46,
+/// as libsqlite3-sys 0.30 bundles it). Under load those sleeps, not the writes,
 /// set the pace. The gate is a first-come, first-served queue that hands the lock over without
 /// sleeping. The busy timeout remains for another process that opens the same file.
 pub async fn write_gate(pool: &Pool) -> Option<OwnedMutexGuard<()>> {
