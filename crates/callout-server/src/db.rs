@@ -272,7 +272,7 @@ pub async fn bootstrap(
 /// then takes the write lock at once (`BEGIN IMMEDIATE`), because a transaction that reads first
 /// and writes later fails with `SQLITE_BUSY` when another connection wrote in between.
 pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
-    let gate = write_gate(pool).await;
+    let gate = write_gate(pool).await?;
     let transaction = match backend(pool) {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => pool.begin().await?,
@@ -285,7 +285,8 @@ pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
 
 /// Waits for the write gate of `pool`'s SQLite database and returns its guard, or `None` on
 /// PostgreSQL, which has no gate. Hold it around a statement that writes outside
-/// [`begin_write`].
+/// [`begin_write`]. A writer that waits longer than [`WRITE_GATE_TIMEOUT`], say behind a long
+/// import, gets an error that the API turns into 503 `busy`.
 ///
 /// SQLite lets one connection write at a time. Without the gate, connections of this process
 /// would meet at SQLite's lock, where the busy handler makes a waiting writer sleep for 1 ms,
@@ -293,9 +294,19 @@ pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
 /// as libsqlite3-sys 0.30 bundles it). Under load those sleeps, not the writes,
 /// set the pace. The gate is a first-come, first-served queue that hands the lock over without
 /// sleeping. The busy timeout remains for another process that opens the same file.
-pub async fn write_gate(pool: &Pool) -> Option<OwnedMutexGuard<()>> {
+pub async fn write_gate(pool: &Pool) -> Result<Option<OwnedMutexGuard<()>>, sqlx::Error> {
+    write_gate_within(pool, WRITE_GATE_TIMEOUT).await
+}
+
+/// Time a writer waits for the write gate, the same as SQLite's busy timeout.
+pub const WRITE_GATE_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn write_gate_within(
+    pool: &Pool,
+    timeout: Duration,
+) -> Result<Option<OwnedMutexGuard<()>>, sqlx::Error> {
     if backend(pool) != Backend::Sqlite {
-        return None;
+        return Ok(None);
     }
     let url = pool.connect_options().database_url.to_string();
     let gate = {
@@ -304,7 +315,39 @@ pub async fn write_gate(pool: &Pool) -> Option<OwnedMutexGuard<()>> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         gates.entry(url).or_default().clone()
     };
-    Some(gate.lock_owned().await)
+    match tokio::time::timeout(timeout, gate.lock_owned()).await {
+        Ok(guard) => Ok(Some(guard)),
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            WriteGateTimedOut(timeout),
+        ))),
+    }
+}
+
+/// The error of a writer that waited too long for the SQLite write gate.
+#[derive(Debug)]
+pub struct WriteGateTimedOut(Duration);
+
+impl std::fmt::Display for WriteGateTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "timed out after {} s waiting for another write to the SQLite database to finish",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for WriteGateTimedOut {}
+
+/// Tells whether `error` comes from a writer that timed out waiting for the write gate.
+pub fn is_write_gate_timeout(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .is_some_and(|inner| inner.is::<WriteGateTimedOut>()),
+        _ => false,
+    }
 }
 
 /// The write gates of the SQLite databases this process has open, by URL. Pools opened on the
@@ -360,5 +403,69 @@ impl sqlx::Type<sqlx::Any> for Flag {
 impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
     fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Flag, sqlx::error::BoxDynError> {
         Ok(Flag(<i64 as sqlx::Decode<sqlx::Any>>::decode(value)? != 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    async fn open(folder: &tempfile::TempDir, name: &str) -> Pool {
+        let url = format!("sqlite://{}", folder.path().join(name).display());
+        connect(&url).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn write_gate_timeout_is_busy() {
+        let folder = tempfile::tempdir().unwrap();
+        let pool = open(&folder, "gate.db").await;
+        let wait = Duration::from_millis(200);
+
+        let held = write_gate(&pool).await.unwrap();
+        let started = std::time::Instant::now();
+        let error = write_gate_within(&pool, wait).await.unwrap_err();
+
+        assert!(
+            started.elapsed() >= wait,
+            "gave up after {:?}",
+            started.elapsed()
+        );
+        assert!(is_write_gate_timeout(&error), "unexpected error: {error}");
+        assert!(matches!(ApiError::from(error), ApiError::Busy));
+        drop(held);
+        assert!(write_gate_within(&pool, wait).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn write_gate_is_per_database() {
+        let folder = tempfile::tempdir().unwrap();
+        let first = open(&folder, "first.db").await;
+        let second = open(&folder, "second.db").await;
+
+        let _held = write_gate(&first).await.unwrap();
+        let other = write_gate_within(&second, Duration::from_millis(200)).await;
+
+        assert!(
+            other.unwrap().is_some(),
+            "the second database waited for the first"
+        );
+    }
+
+    #[tokio::test]
+    async fn write_transaction_holds_gate() {
+        let folder = tempfile::tempdir().unwrap();
+        let pool = open(&folder, "held.db").await;
+        let wait = Duration::from_millis(200);
+
+        let transaction = begin_write(&pool).await.unwrap();
+        let blocked = write_gate_within(&pool, wait).await;
+        assert!(
+            blocked.is_err(),
+            "the gate opened while a transaction wrote"
+        );
+        transaction.commit().await.unwrap();
+
+        assert!(write_gate_within(&pool, wait).await.unwrap().is_some());
     }
 }

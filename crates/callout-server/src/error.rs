@@ -154,9 +154,10 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
         // SQLite lets one connection write at a time. A writer that waited past the busy
         // timeout, for example behind a long import, gets 503 and may try again.
-        let locked = error
-            .as_database_error()
-            .is_some_and(|e| e.message().contains("database is locked"));
+        let locked = crate::db::is_write_gate_timeout(&error)
+            || error
+                .as_database_error()
+                .is_some_and(|e| e.message().contains("database is locked"));
         if locked {
             tracing::warn!(%error, "database busy");
             return ApiError::Busy;

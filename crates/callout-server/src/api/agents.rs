@@ -257,7 +257,7 @@ async fn revoke_token(
     agent: Agent,
     Id(id): Id,
 ) -> ApiResult<StatusCode> {
-    let gate = crate::db::write_gate(&state.pool).await;
+    let gate = crate::db::write_gate(&state.pool).await?;
     let revoked = sqlx::query(
         "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND agent_id IN \
          (SELECT id FROM agents WHERE client_id = $3 AND ($4 = 1 OR id = $5))",

@@ -286,7 +286,7 @@ async fn redeliver(
         }
         Some(Flag(true)) => {}
     }
-    let gate = crate::db::write_gate(&state.pool).await;
+    let gate = crate::db::write_gate(&state.pool).await?;
     let updated = sqlx::query(
         "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
          completed_at = NULL WHERE id = $2 AND client_id = $3 AND status != 'pending'",
@@ -340,7 +340,7 @@ async fn redeliver_failed(
             .fetch_optional(&state.pool)
             .await?;
     hook.ok_or(ApiError::NotFound("hook"))?;
-    let gate = crate::db::write_gate(&state.pool).await;
+    let gate = crate::db::write_gate(&state.pool).await?;
     let redelivered = sqlx::query(
         "UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = $1, \
          completed_at = NULL WHERE hook_id = $2 AND client_id = $3 AND status = 'failed' \

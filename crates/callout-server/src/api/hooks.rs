@@ -337,7 +337,7 @@ async fn update(
 }
 
 async fn remove(State(state): State<AppState>, agent: Agent, Id(id): Id) -> ApiResult<StatusCode> {
-    let gate = crate::db::write_gate(&state.pool).await;
+    let gate = crate::db::write_gate(&state.pool).await?;
     let deleted = sqlx::query("DELETE FROM hooks WHERE id = $1 AND client_id = $2")
         .bind(id)
         .bind(agent.client_id)
@@ -372,7 +372,7 @@ async fn rotate_secret(
 ) -> ApiResult<Json<SecretView>> {
     let secret = new_secret();
     let until = now_ms() + PREVIOUS_SECRET_VALIDITY_MS;
-    let gate = crate::db::write_gate(&state.pool).await;
+    let gate = crate::db::write_gate(&state.pool).await?;
     let previous: Option<Option<String>> = sqlx::query_scalar(
         "UPDATE hooks SET previous_secret = secret, \
          previous_secret_until = CASE WHEN secret IS NULL THEN NULL ELSE $1 END, \

@@ -175,7 +175,13 @@ impl Dispatcher {
 
     /// Hands back claims that were not started.
     async fn release(&self, ids: &[i64]) {
-        let _gate = crate::db::write_gate(&self.pool).await;
+        let _gate = match crate::db::write_gate(&self.pool).await {
+            Ok(gate) => gate,
+            Err(error) => {
+                tracing::warn!(%error, count = ids.len(), "failed to hand back claims; their leases will expire");
+                return;
+            }
+        };
         for id in ids {
             let released = sqlx::query(
                 "UPDATE deliveries SET lease_until = NULL WHERE id = $1 AND status = 'pending'",
@@ -203,7 +209,7 @@ impl Dispatcher {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         };
-        let _gate = crate::db::write_gate(&self.pool).await;
+        let _gate = crate::db::write_gate(&self.pool).await?;
         sqlx::query_as::<_, Claimed>(&format!(
             "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
              WHERE status = 'pending' AND next_attempt_at <= $2 \
