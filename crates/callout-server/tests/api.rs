@@ -27,6 +27,7 @@ on_both_databases!(
     campaign_copy_of_must_exist,
     hook_activity_and_hourly_stats,
     limits_answer_clear_errors,
+    long_names_are_rejected,
     tokens_are_created_and_revoked,
     failed_sign_ins_are_limited,
     health_and_metrics_answer,
@@ -333,6 +334,80 @@ async fn hook_activity_and_hourly_stats(kind: Kind) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn long_names_are_rejected(kind: Kind) {
+    let Some(f) = fixture(kind).await else { return };
+    let client_id = db::create_client(&f.pool, "owner").await.unwrap();
+    let token = db::new_token();
+    let admin = NewAgent {
+        client_id,
+        username: "admin".to_string(),
+        is_admin: true,
+        ..NewAgent::default()
+    };
+    db::create_agent(&f.pool, &admin, &token).await.unwrap();
+    let long = "é".repeat(callout_server::api::MAX_NAME_CHARS + 1);
+    let longest = "é".repeat(callout_server::api::MAX_NAME_CHARS);
+
+    // Each case: the request with a name one character too long, the field the error
+    // names, and the same request with the longest name that is accepted.
+    let cases = [
+        (
+            "/api/campaigns",
+            json!({ "name": long }),
+            "campaign name",
+            json!({ "name": longest }),
+        ),
+        (
+            "/api/agents",
+            json!({ "username": long }),
+            "username",
+            json!({ "username": longest }),
+        ),
+        (
+            "/api/agents",
+            json!({ "username": "ana", "name": long }),
+            "name",
+            json!({ "username": "ana", "name": longest }),
+        ),
+        (
+            "/api/agents",
+            json!({ "username": "bo", "email": long }),
+            "email",
+            json!({ "username": "bo", "email": longest }),
+        ),
+        (
+            "/api/tokens",
+            json!({ "label": long }),
+            "label",
+            json!({ "label": longest }),
+        ),
+    ];
+    for (uri, too_long, field, accepted) in cases {
+        let (status, body) = call(&f.app, "POST", uri, Some(&token), json_body(too_long)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri} {field}: {body}"
+        );
+        let expected = format!("the {field} is 201 characters long: use at most 200");
+        assert_eq!(body["detail"], expected.as_str(), "{uri}");
+
+        let (status, body) = call(&f.app, "POST", uri, Some(&token), json_body(accepted)).await;
+        assert_eq!(status, StatusCode::CREATED, "{uri} {field}: {body}");
+    }
+
+    let list_name = "x".repeat(201);
+    let uri = format!("/api/calling-lists?name={list_name}");
+    let (status, body) = call(&f.app, "POST", &uri, Some(&token), Body::from("phone\n1\n")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["detail"],
+        "the list name is 201 characters long: use at most 200"
+    );
+    assert_eq!(f.count("calling_lists").await, 0);
+    assert_eq!(f.count("campaigns").await, 1);
 }
 
 async fn limits_answer_clear_errors(kind: Kind) {

@@ -8,7 +8,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{AppState, Id, JsonBody};
+use crate::api::{check_length, AppState, Id, JsonBody};
 use crate::auth::Agent;
 use crate::db::{self, Flag, NewAgent};
 use crate::error::{ApiError, ApiResult};
@@ -103,6 +103,16 @@ async fn create_agent(
     let username = input.username.trim();
     if username.is_empty() {
         return Err(ApiError::Unprocessable("the username is empty".to_string()));
+    }
+    check_length("username", username).map_err(ApiError::Unprocessable)?;
+    let texts = [
+        ("name", &input.name),
+        ("email", &input.email),
+        ("lang", &input.lang),
+    ];
+    for (field, value) in texts {
+        check_length(field, value.as_deref().unwrap_or_default())
+            .map_err(ApiError::Unprocessable)?;
     }
     for (column, value) in &input.columns {
         if !state.catalogue.agent_columns().contains(column) {
@@ -220,6 +230,8 @@ async fn create_token(
     agent: Agent,
     JsonBody(input): JsonBody<TokenInput>,
 ) -> ApiResult<(StatusCode, Json<TokenView>)> {
+    check_length("label", input.label.as_deref().unwrap_or_default())
+        .map_err(ApiError::Unprocessable)?;
     let owner = input.agent_id.unwrap_or(agent.id);
     if owner != agent.id {
         agent.require_admin()?;
@@ -233,13 +245,14 @@ async fn create_token(
     exists.ok_or(ApiError::NotFound("agent"))?;
 
     let token = db::new_token();
-    let mut connection = state.pool.acquire().await?;
-    let id = db::insert_token(&mut connection, owner, &token, input.label.as_deref()).await?;
+    let mut transaction = db::begin_write(&state.pool).await?;
+    let id = db::insert_token(&mut transaction, owner, &token, input.label.as_deref()).await?;
     let row =
         sqlx::query_as::<_, TokenRow>(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"))
             .bind(id)
-            .fetch_one(&mut *connection)
+            .fetch_one(&mut *transaction)
             .await?;
+    transaction.commit().await?;
     tracing::info!(
         token_id = id,
         agent_id = owner,

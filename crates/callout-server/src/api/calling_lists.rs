@@ -9,7 +9,7 @@ use callout_template::{Event, Target};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use crate::api::{AppState, Id, QueryParams, UploadBody};
+use crate::api::{check_length, AppState, Id, QueryParams, UploadBody};
 use crate::auth::Agent;
 use crate::contacts_csv::{self, ContactFile};
 use crate::error::{ApiError, ApiResult};
@@ -162,6 +162,7 @@ async fn import(
             "missing list name: add `?name=` with the calling list's name".to_string(),
         ));
     }
+    check_length("list name", &name).map_err(ApiError::BadRequest)?;
     let file = parse_file(&state, &body)?;
 
     let mut transaction = crate::db::begin_write(&state.pool).await?;

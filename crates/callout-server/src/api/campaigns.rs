@@ -8,7 +8,7 @@ use callout_template::{Event, Target};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use crate::api::{AppState, Id, JsonBody};
+use crate::api::{check_length, AppState, Id, JsonBody};
 use crate::auth::Agent;
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{enqueue, Change};
@@ -94,6 +94,7 @@ async fn create(
             "the campaign name is empty".to_string(),
         ));
     }
+    check_length("campaign name", name).map_err(ApiError::Unprocessable)?;
 
     let mut transaction = crate::db::begin_write(&state.pool).await?;
     if let Some(original) = input.copy_of {

@@ -74,6 +74,21 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
     ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
+/// Longest name, email address or label the API stores, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Rejects a name, email address or label longer than [`MAX_NAME_CHARS`], with a message that
+/// names `field`.
+pub fn check_length(field: &str, value: &str) -> Result<(), String> {
+    let length = value.chars().count();
+    if length > MAX_NAME_CHARS {
+        return Err(format!(
+            "the {field} is {length} characters long: use at most {MAX_NAME_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
 /// A JSON body whose rejection responds in the API's error format.
 pub struct JsonBody<T>(pub T);
 
