@@ -725,6 +725,23 @@ async fn hooks(f: &Fixture, admin: Option<&str>, stranger: Option<&str>) -> Hook
     .await;
     f.expect(404, "POST", "/api/hooks/test", stranger, json_body(saved))
         .await;
+    let foreign_tag = json!({ "hook_id": posted, "values": { "calling_list.id": "3" } });
+    let rejected = f
+        .expect(
+            422,
+            "POST",
+            "/api/hooks/test",
+            admin,
+            json_body(foreign_tag),
+        )
+        .await;
+    let detail = rejected["detail"].as_str().unwrap();
+    assert!(
+        detail
+            .starts_with("unknown tag `calling_list.id` in `values`: a campaigns create hook has "),
+        "{detail}"
+    );
+    assert!(detail.contains("campaign.copy_of"), "{detail}");
     f.expect(
         400,
         "POST",

@@ -116,6 +116,21 @@ async fn test_fire(
     let target = Target::from_name(&draft.target).expect("checked above");
     let event = Event::from_name(&draft.event).expect("checked above");
 
+    let tags = state.catalogue.tags_for(target, event);
+    if let Some(unknown) = input
+        .values
+        .keys()
+        .find(|name| !tags.iter().any(|tag| &tag.name == *name))
+    {
+        let names: Vec<&str> = tags.iter().map(|tag| tag.name.as_str()).collect();
+        return Err(ApiError::Unprocessable(format!(
+            "unknown tag `{unknown}` in `values`: a {} {} hook has {}",
+            draft.target,
+            draft.event,
+            names.join(", ")
+        )));
+    }
+
     let mut values = agent_values(&agent, state.catalogue.agent_columns());
     let object_values = sample_object(target);
     for (tag, value) in &object_values {
