@@ -268,11 +268,17 @@ pub async fn bootstrap(
     Ok(Some(token))
 }
 
-/// Begins a transaction that writes. On SQLite it first waits for the database's write gate,
-/// then takes the write lock at once (`BEGIN IMMEDIATE`), because a transaction that reads first
-/// and writes later fails with `SQLITE_BUSY` when another connection wrote in between.
+/// Begins a transaction that writes, in the API's turn at the write gate. On SQLite it first
+/// waits for the gate, then takes the write lock at once (`BEGIN IMMEDIATE`), because a
+/// transaction that reads first and writes later fails with `SQLITE_BUSY` when another
+/// connection wrote in between.
 pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
-    let gate = write_gate(pool).await?;
+    begin_write_as(pool, Writer::Api).await
+}
+
+/// Begins a transaction that writes, in `writer`'s turn at the write gate.
+pub async fn begin_write_as(pool: &Pool, writer: Writer) -> Result<WriteTransaction, sqlx::Error> {
+    let gate = write_gate_as(pool, writer).await?;
     let transaction = match backend(pool) {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => pool.begin().await?,
@@ -283,39 +289,83 @@ pub async fn begin_write(pool: &Pool) -> Result<WriteTransaction, sqlx::Error> {
     })
 }
 
-/// Waits for the write gate of `pool`'s SQLite database and returns its guard, or `None` on
-/// PostgreSQL, which has no gate. Hold it around a statement that writes outside
-/// [`begin_write`]. A writer that waits longer than [`WRITE_GATE_TIMEOUT`], say behind a long
-/// import, gets an error that the API turns into 503 `busy`.
+/// The kind of writer, which sets its turn at the SQLite write gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writer {
+    /// A request to the API: the changes that fire hooks, among others.
+    Api,
+    /// The dispatcher, claiming deliveries and storing attempts. It goes ahead of the API's
+    /// writers, so that under more load than the database takes, deliveries keep pace with
+    /// the events already committed and the API's requests wait instead.
+    Dispatcher,
+}
+
+/// Waits for the write gate of `pool`'s SQLite database in the API's turn and returns its
+/// guard, or `None` on PostgreSQL, which has no gate. Hold it around a statement that writes
+/// outside [`begin_write`]. A writer that waits longer than [`WRITE_GATE_TIMEOUT`], say behind
+/// a long import, gets an error that the API turns into 503 `busy`.
 ///
 /// SQLite lets one connection write at a time. Without the gate, connections of this process
-/// would meet at SQLite's lock, where the busy handler makes a waiting writer sleep for 1 ms,
+/// would meet at SQLite's lock. There the busy handler makes a waiting writer sleep for 1 ms,
 /// then 2, 5, 10 and up to 100 ms between tries (`sqliteDefaultBusyCallback` in SQLite 3.46,
-/// as libsqlite3-sys 0.30 bundles it). Under load those sleeps, not the writes,
-/// set the pace. The gate is a first-come, first-served queue that hands the lock over without
-/// sleeping. The busy timeout remains for another process that opens the same file.
-pub async fn write_gate(pool: &Pool) -> Result<Option<OwnedMutexGuard<()>>, sqlx::Error> {
-    write_gate_within(pool, WRITE_GATE_TIMEOUT).await
+/// as libsqlite3-sys 0.30 bundles it). Under load those sleeps, not the writes, set the pace. The gate is a queue that hands the lock over without sleeping. The busy
+/// timeout remains for another process that opens the same file.
+pub async fn write_gate(pool: &Pool) -> Result<Option<WriteGuard>, sqlx::Error> {
+    write_gate_as(pool, Writer::Api).await
+}
+
+/// Waits for the write gate in `writer`'s turn; see [`write_gate`].
+pub async fn write_gate_as(pool: &Pool, writer: Writer) -> Result<Option<WriteGuard>, sqlx::Error> {
+    write_gate_within(pool, writer, WRITE_GATE_TIMEOUT).await
 }
 
 /// Time a writer waits for the write gate, the same as SQLite's busy timeout.
 pub const WRITE_GATE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The turn at a database's write gate, held until it is dropped.
+#[derive(Debug)]
+pub struct WriteGuard {
+    _write: OwnedMutexGuard<()>,
+    _api_queue: Option<OwnedMutexGuard<()>>,
+}
+
+/// The two locks of one SQLite database's write gate. The holder of `write` writes. The API's
+/// writers first take `api_queue`, so at most one of them waits for `write` at a time. The
+/// dispatcher takes `write` alone, so it waits only for the writers in front of it, and at
+/// most one of those is the API's. Each lock serves its waiters first come, first served.
+#[derive(Default)]
+struct Gate {
+    write: Arc<tokio::sync::Mutex<()>>,
+    api_queue: Arc<tokio::sync::Mutex<()>>,
+}
+
 async fn write_gate_within(
     pool: &Pool,
+    writer: Writer,
     timeout: Duration,
-) -> Result<Option<OwnedMutexGuard<()>>, sqlx::Error> {
+) -> Result<Option<WriteGuard>, sqlx::Error> {
     if backend(pool) != Backend::Sqlite {
         return Ok(None);
     }
     let url = pool.connect_options().database_url.to_string();
-    let gate = {
+    let (write, api_queue) = {
         let mut gates = WRITE_GATES
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        gates.entry(url).or_default().clone()
+        let gate = gates.entry(url).or_default();
+        (gate.write.clone(), gate.api_queue.clone())
     };
-    match tokio::time::timeout(timeout, gate.lock_owned()).await {
+    let turn = async {
+        let api_queue = match writer {
+            Writer::Api => Some(api_queue.lock_owned().await),
+            Writer::Dispatcher => None,
+        };
+        WriteGuard {
+            _write: write.lock_owned().await,
+            _api_queue: api_queue,
+        }
+    };
+    match tokio::time::timeout(timeout, turn).await {
         Ok(guard) => Ok(Some(guard)),
         Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
@@ -352,7 +402,7 @@ pub fn is_write_gate_timeout(error: &sqlx::Error) -> bool {
 
 /// The write gates of the SQLite databases this process has open, by URL. Pools opened on the
 /// same file, as tests do, share one gate.
-static WRITE_GATES: LazyLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+static WRITE_GATES: LazyLock<std::sync::Mutex<HashMap<String, Gate>>> =
     LazyLock::new(Default::default);
 
 /// A transaction that writes, holding the write gate on SQLite until it ends. It dereferences to
@@ -360,7 +410,7 @@ static WRITE_GATES: LazyLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::M
 /// [`WriteTransaction::commit`], it rolls back.
 pub struct WriteTransaction {
     transaction: sqlx::Transaction<'static, sqlx::Any>,
-    _gate: Option<OwnedMutexGuard<()>>,
+    _gate: Option<WriteGuard>,
 }
 
 impl WriteTransaction {
@@ -424,7 +474,9 @@ mod tests {
 
         let held = write_gate(&pool).await.unwrap();
         let started = std::time::Instant::now();
-        let error = write_gate_within(&pool, wait).await.unwrap_err();
+        let error = write_gate_within(&pool, Writer::Api, wait)
+            .await
+            .unwrap_err();
 
         assert!(
             started.elapsed() >= wait,
@@ -434,7 +486,10 @@ mod tests {
         assert!(is_write_gate_timeout(&error), "unexpected error: {error}");
         assert!(matches!(ApiError::from(error), ApiError::Busy));
         drop(held);
-        assert!(write_gate_within(&pool, wait).await.unwrap().is_some());
+        assert!(write_gate_within(&pool, Writer::Api, wait)
+            .await
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]
@@ -444,12 +499,45 @@ mod tests {
         let second = open(&folder, "second.db").await;
 
         let _held = write_gate(&first).await.unwrap();
-        let other = write_gate_within(&second, Duration::from_millis(200)).await;
+        let other = write_gate_within(&second, Writer::Api, Duration::from_millis(200)).await;
 
         assert!(
             other.unwrap().is_some(),
             "the second database waited for the first"
         );
+    }
+
+    #[tokio::test]
+    async fn dispatcher_goes_ahead_of_api() {
+        let folder = tempfile::tempdir().unwrap();
+        let pool = open(&folder, "turns.db").await;
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let take_turn = |writer: Writer, name: &'static str| {
+            let (pool, order) = (pool.clone(), order.clone());
+            tokio::spawn(async move {
+                let _turn = write_gate_as(&pool, writer).await.unwrap();
+                order.lock().unwrap().push(name);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            })
+        };
+
+        let held = write_gate_as(&pool, Writer::Dispatcher).await.unwrap();
+        let mut writers = Vec::new();
+        for name in ["api 1", "api 2", "api 3"] {
+            writers.push(take_turn(Writer::Api, name));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        writers.push(take_turn(Writer::Dispatcher, "dispatcher"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(held);
+        for writer in writers {
+            writer.await.unwrap();
+        }
+
+        // The first API writer was already waiting for the write lock. The others waited
+        // behind it for the API's queue, so the dispatcher came before them.
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order, ["api 1", "dispatcher", "api 2", "api 3"]);
     }
 
     #[tokio::test]
@@ -459,13 +547,16 @@ mod tests {
         let wait = Duration::from_millis(200);
 
         let transaction = begin_write(&pool).await.unwrap();
-        let blocked = write_gate_within(&pool, wait).await;
+        let blocked = write_gate_within(&pool, Writer::Api, wait).await;
         assert!(
             blocked.is_err(),
             "the gate opened while a transaction wrote"
         );
         transaction.commit().await.unwrap();
 
-        assert!(write_gate_within(&pool, wait).await.unwrap().is_some());
+        assert!(write_gate_within(&pool, Writer::Api, wait)
+            .await
+            .unwrap()
+            .is_some());
     }
 }

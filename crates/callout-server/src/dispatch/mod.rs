@@ -25,7 +25,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tracing::Instrument;
 
 use crate::config::DispatchSettings;
-use crate::db::{backend, Backend, Flag, Pool};
+use crate::db::{backend, Backend, Flag, Pool, Writer};
 use crate::metrics::{Metrics, Outcome};
 use crate::time::{now_ms, rfc3339};
 use http::{CallOut, Client, ErrorClass, Exchange};
@@ -65,6 +65,14 @@ struct HookState {
     previous_secret: Option<String>,
     previous_secret_until: Option<i64>,
     failing_since: Option<i64>,
+}
+
+/// A hook's state with its id, as [`Dispatcher::hook_states`] reads it.
+#[derive(Debug, sqlx::FromRow)]
+struct HookRow {
+    id: i64,
+    #[sqlx(flatten)]
+    state: HookState,
 }
 
 /// Makes call-outs for the deliveries in the outbox.
@@ -135,6 +143,16 @@ impl Dispatcher {
                 }
                 continue;
             }
+            let hooks = match self.hook_states(&claimed).await {
+                Ok(hooks) => hooks,
+                Err(error) => {
+                    tracing::error!(%error, "failed to read the hooks of claimed deliveries");
+                    let ids: Vec<i64> = claimed.iter().map(|delivery| delivery.id).collect();
+                    self.release(&ids).await;
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                    continue;
+                }
+            };
             let mut claimed = claimed.into_iter();
             while let Some(delivery) = claimed.next() {
                 let permit = tokio::select! {
@@ -146,6 +164,7 @@ impl Dispatcher {
                     }
                 };
                 let Ok(permit) = permit else { return };
+                let hook = hooks.get(&delivery.hook_id).cloned();
                 let dispatcher = self.clone();
                 let span = tracing::info_span!(
                     "delivery",
@@ -155,7 +174,7 @@ impl Dispatcher {
                 );
                 tokio::spawn(
                     async move {
-                        dispatcher.deliver(delivery).await;
+                        dispatcher.deliver(delivery, hook).await;
                         drop(permit);
                     }
                     .instrument(span),
@@ -175,7 +194,7 @@ impl Dispatcher {
 
     /// Hands back claims that were not started.
     async fn release(&self, ids: &[i64]) {
-        let _gate = match crate::db::write_gate(&self.pool).await {
+        let _gate = match crate::db::write_gate_as(&self.pool, Writer::Dispatcher).await {
             Ok(gate) => gate,
             Err(error) => {
                 tracing::warn!(%error, count = ids.len(), "failed to hand back claims; their leases will expire");
@@ -209,7 +228,7 @@ impl Dispatcher {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         };
-        let _gate = crate::db::write_gate(&self.pool).await?;
+        let _gate = crate::db::write_gate_as(&self.pool, Writer::Dispatcher).await?;
         sqlx::query_as::<_, Claimed>(&format!(
             "UPDATE deliveries SET lease_until = $1 WHERE id IN (SELECT id FROM deliveries \
              WHERE status = 'pending' AND next_attempt_at <= $2 \
@@ -253,22 +272,35 @@ impl Dispatcher {
         });
     }
 
-    async fn deliver(&self, delivery: Claimed) {
-        let hook = sqlx::query_as::<_, HookState>(
-            "SELECT enabled, secret, previous_secret, previous_secret_until, failing_since \
-             FROM hooks WHERE id = $1",
-        )
-        .bind(delivery.hook_id)
-        .fetch_optional(&self.pool)
-        .await;
-        let hook = match hook {
-            Ok(hook) => hook,
-            Err(error) => {
-                tracing::error!(%error, "failed to read the hook; the delivery is tried again when its lease ends");
-                return;
-            }
-        };
+    /// Reads the signing state of the hooks of `claimed`, by hook id, in one query. A hook
+    /// that was deleted is missing.
+    async fn hook_states(
+        &self,
+        claimed: &[Claimed],
+    ) -> Result<HashMap<i64, Arc<HookState>>, sqlx::Error> {
+        let mut ids: Vec<i64> = claimed.iter().map(|delivery| delivery.hook_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, enabled, secret, previous_secret, previous_secret_until, failing_since \
+             FROM hooks WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, HookRow>(&sql);
+        for id in &ids {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.id, Arc::new(row.state)))
+            .collect())
+    }
 
+    /// Makes the call-out of `delivery` and records the attempt. `hook` is the hook's state
+    /// when the delivery was claimed, or `None` if the hook was deleted.
+    async fn deliver(&self, delivery: Claimed, hook: Option<Arc<HookState>>) {
         let exchange = match &hook {
             None => stopped("the hook was deleted before the call-out"),
             Some(hook) if !hook.enabled.0 => stopped("the hook was disabled before the call-out"),
@@ -281,7 +313,7 @@ impl Dispatcher {
                 },
             },
         };
-        if let Err(error) = self.record(&delivery, hook.as_ref(), exchange).await {
+        if let Err(error) = self.record(&delivery, hook.as_deref(), exchange).await {
             tracing::error!(%error, "failed to record the attempt; the delivery is tried again when its lease ends");
         }
     }

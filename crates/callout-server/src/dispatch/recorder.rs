@@ -9,7 +9,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use super::http::Exchange;
-use crate::db::Pool;
+use crate::db::{Pool, Writer};
 
 /// Attempts stored in one transaction, at most.
 const BATCH: usize = 128;
@@ -111,7 +111,7 @@ async fn store(pool: &Pool, attempts: &[Attempt]) -> Vec<Result<(), String>> {
 }
 
 async fn store_together(pool: &Pool, attempts: &[Attempt]) -> Result<(), sqlx::Error> {
-    let mut transaction = crate::db::begin_write(pool).await?;
+    let mut transaction = crate::db::begin_write_as(pool, Writer::Dispatcher).await?;
     for attempt in attempts {
         insert_attempt(&mut transaction, attempt).await?;
         update_delivery(&mut transaction, attempt).await?;
