@@ -1,13 +1,39 @@
 //! Reading contact lists from CSV files: a header row, then one contact a row, separated by
 //! commas or semicolons, fields optionally in double quotes.
 
-/// A contact list read from a file.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ContactFile {
+/// A contact list file that was read through and found valid. Its contacts are read again,
+/// one at a time, by [`ContactFile::contacts`], so that a large file is never held in memory
+/// twice over, as text and as fields.
+#[derive(Debug)]
+pub struct ContactFile<'a> {
     /// The header row.
     pub columns: Vec<String>,
-    /// The contacts, each with one value per column.
-    pub rows: Vec<Vec<String>>,
+    /// The number of contacts: rows that are not blank.
+    pub count: usize,
+    /// The file's text after any byte order mark.
+    text: &'a [u8],
+    delimiter: u8,
+}
+
+impl<'a> ContactFile<'a> {
+    /// Returns the contacts in file order, each with one value per column, skipping blank rows.
+    pub fn contacts(&self) -> impl Iterator<Item = csv::StringRecord> + 'a {
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(self.text);
+        // `read` went through the same records with the same reader settings and returned an
+        // error for the first that failed, so none fails here.
+        reader
+            .into_records()
+            .map_while(Result::ok)
+            .filter(|record| !is_blank(record))
+    }
+}
+
+fn is_blank(record: &csv::StringRecord) -> bool {
+    record.iter().all(|field| field.trim().is_empty())
 }
 
 /// The reason a file cannot be read, and its line (from 1).
@@ -26,9 +52,9 @@ fn csv_error(line: u64, detail: impl Into<String>) -> CsvError {
     }
 }
 
-/// Reads a whole file of at most `max_rows` contacts. Either every row is read, or nothing
-/// is returned.
-pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile, CsvError> {
+/// Reads through a whole file of at most `max_rows` contacts and checks every row. Either the
+/// whole file is valid, or the error names the first line that is not.
+pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile<'_>, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Some(offset) = bytes.iter().position(|&b| b == 0) {
         let line = 1 + line_breaks(&bytes[..offset]);
@@ -78,13 +104,18 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile, CsvError> {
     };
     check_columns(&columns)?;
 
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|error| from_csv_error(bytes, &error))?;
-        if record.iter().all(|field| field.trim().is_empty()) {
+    let mut count = 0;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => return Err(from_csv_error(bytes, &error)),
+        }
+        if is_blank(&record) {
             continue;
         }
-        if rows.len() == max_rows {
+        if count == max_rows {
             let line = record
                 .position()
                 .map_or(1, |position| line_at(bytes, position.byte()));
@@ -93,9 +124,14 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<ContactFile, CsvError> {
                 format!("the file has more than {max_rows} contacts, the most one upload may hold"),
             ));
         }
-        rows.push(record.iter().map(str::to_string).collect());
+        count += 1;
     }
-    Ok(ContactFile { columns, rows })
+    Ok(ContactFile {
+        columns,
+        count,
+        text: bytes,
+        delimiter,
+    })
 }
 
 /// Picks `;` when the header row has more semicolons than commas outside quotes, else `,`.
@@ -207,13 +243,21 @@ mod tests {
 
     #[test]
     fn reads_comma_and_semicolon_files() {
-        let file = read(b"name,phone\n\"Doe, Jane\",+1 555\nBob,x12\n", 10).unwrap();
+        let file = read(b"name,phone\n\"Doe, Jane\",+1 555\n\n , \nBob,x12\n", 10).unwrap();
         assert_eq!(file.columns, ["name", "phone"]);
-        assert_eq!(file.rows, [["Doe, Jane", "+1 555"], ["Bob", "x12"]]);
+        assert_eq!(file.count, 2);
+        assert_eq!(contacts(&file), [["Doe, Jane", "+1 555"], ["Bob", "x12"]]);
 
         let file = read("\u{feff}name;phone\nO'Brien;+353\n".as_bytes(), 10).unwrap();
         assert_eq!(file.columns, ["name", "phone"]);
-        assert_eq!(file.rows, [["O'Brien", "+353"]]);
+        assert_eq!(file.count, 1);
+        assert_eq!(contacts(&file), [["O'Brien", "+353"]]);
+    }
+
+    fn contacts(file: &ContactFile) -> Vec<Vec<String>> {
+        file.contacts()
+            .map(|record| record.iter().map(str::to_string).collect())
+            .collect()
     }
 
     #[test]

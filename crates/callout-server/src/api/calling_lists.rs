@@ -69,7 +69,7 @@ const SELECT: &str = "SELECT id, name, columns, created_at, \
     (SELECT COUNT(*) FROM contacts WHERE calling_list_id = calling_lists.id) AS contacts \
     FROM calling_lists";
 
-fn parse_file(state: &AppState, body: &[u8]) -> ApiResult<ContactFile> {
+fn parse_file<'a>(state: &AppState, body: &'a [u8]) -> ApiResult<ContactFile<'a>> {
     contacts_csv::read(body, state.limits.max_rows_per_import).map_err(|error| {
         ApiError::CsvInvalid {
             line: error.line,
@@ -87,14 +87,20 @@ async fn fetch(connection: &mut AnyConnection, agent: &Agent, id: i64) -> ApiRes
         .ok_or(ApiError::NotFound("calling list"))
 }
 
-/// Inserts the rows of `file` into the list `list_id`, matching them to `columns` by name.
+/// Inserts the contacts of `file` into the list `list_id`, each keyed by the file's columns.
 /// A column of the file that the list lacks is kept in the contact all the same.
 async fn insert_contacts(
     connection: &mut AnyConnection,
     list_id: i64,
-    file: &ContactFile,
+    file: &ContactFile<'_>,
 ) -> Result<(), sqlx::Error> {
-    for chunk in file.rows.chunks(INSERT_CHUNK) {
+    let mut contacts = file.contacts().peekable();
+    while contacts.peek().is_some() {
+        let chunk: Vec<String> = contacts
+            .by_ref()
+            .take(INSERT_CHUNK)
+            .map(|record| contact_json(&file.columns, &record))
+            .collect();
         // One statement per chunk, with `$n` placeholders, which both databases take.
         let mut sql = String::from("INSERT INTO contacts (calling_list_id, fields) VALUES ");
         for index in 0..chunk.len() {
@@ -104,20 +110,22 @@ async fn insert_contacts(
             sql.push_str(&format!("(${}, ${})", 2 * index + 1, 2 * index + 2));
         }
         let mut insert = sqlx::query(&sql);
-        for values in chunk {
-            let fields: serde_json::Map<String, serde_json::Value> = file
-                .columns
-                .iter()
-                .zip(values)
-                .map(|(column, value)| (column.clone(), serde_json::Value::String(value.clone())))
-                .collect();
-            insert = insert
-                .bind(list_id)
-                .bind(serde_json::Value::Object(fields).to_string());
+        for fields in chunk {
+            insert = insert.bind(list_id).bind(fields);
         }
         insert.execute(&mut *connection).await?;
     }
     Ok(())
+}
+
+/// Returns a contact as the JSON object of its fields by column name, as it is stored.
+fn contact_json(columns: &[String], record: &csv::StringRecord) -> String {
+    let fields: serde_json::Map<String, serde_json::Value> = columns
+        .iter()
+        .zip(record)
+        .map(|(column, value)| (column.clone(), serde_json::Value::String(value.to_string())))
+        .collect();
+    serde_json::Value::Object(fields).to_string()
 }
 
 fn list_change(agent: &Agent, event: Event, id: i64) -> Change<'_> {
@@ -193,12 +201,12 @@ async fn import(
     tracing::info!(
         calling_list_id = id,
         agent_id = agent.id,
-        contacts = file.rows.len(),
+        contacts = file.count,
         fired,
         "calling list imported"
     );
     let mut view = ListView::from(row);
-    view.added = Some(file.rows.len());
+    view.added = Some(file.count);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -244,12 +252,12 @@ async fn add_contacts(
     tracing::info!(
         calling_list_id = id,
         agent_id = agent.id,
-        contacts = file.rows.len(),
+        contacts = file.count,
         fired,
         "contacts added"
     );
     let mut view = ListView::from(row);
-    view.added = Some(file.rows.len());
+    view.added = Some(file.count);
     Ok(Json(view))
 }
 
