@@ -2,14 +2,15 @@
 //!
 //! Each attempt writes its record, moves its delivery to the next step and may change its
 //! hook. Written one transaction each, these writes set the dispatcher's pace on SQLite,
-//! which lets one connection write at a time. The recorder takes every attempt that is waiting
-//! when it starts a transaction, so under load one commit stores many attempts, and with a
-//! single attempt waiting it costs what one transaction did.
+//! which lets one connection write at a time. There the recorder takes every attempt that is
+//! waiting when it starts a transaction, so under load one commit stores many attempts, and
+//! with a single attempt waiting it costs what one transaction did. PostgreSQL runs many
+//! transactions at once, so there each attempt is stored in its own, by the task that made it.
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::http::Exchange;
-use crate::db::{Pool, Writer};
+use crate::db::{backend, Backend, Pool, Writer};
 
 /// Attempts stored in one transaction, at most.
 const BATCH: usize = 128;
@@ -52,22 +53,32 @@ type Job = (Attempt, oneshot::Sender<Result<(), String>>);
 /// The handle through which dispatch tasks store their attempts.
 #[derive(Clone)]
 pub struct Recorder {
-    jobs: mpsc::UnboundedSender<Job>,
+    pool: Pool,
+    /// The queue of the task that stores attempts in batches, on SQLite only.
+    jobs: Option<mpsc::UnboundedSender<Job>>,
 }
 
 impl Recorder {
-    /// Starts the task that stores attempts in `pool`. It ends when every handle is dropped.
+    /// Returns a recorder that stores attempts in `pool`. On SQLite it starts the task that
+    /// stores them in batches, which ends when every handle is dropped.
     pub fn start(pool: Pool) -> Recorder {
-        let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(store_batches(pool, queue));
-        Recorder { jobs }
+        let jobs = (backend(&pool) == Backend::Sqlite).then(|| {
+            let (jobs, queue) = mpsc::unbounded_channel();
+            tokio::spawn(store_batches(pool.clone(), queue));
+            jobs
+        });
+        Recorder { pool, jobs }
     }
 
     /// Stores `attempt` and returns once it is committed, or with the error that stopped it.
     pub async fn record(&self, attempt: Attempt) -> Result<(), String> {
+        let Some(jobs) = &self.jobs else {
+            return store_together(&self.pool, std::slice::from_ref(&attempt))
+                .await
+                .map_err(|error| error.to_string());
+        };
         let (done, result) = oneshot::channel();
-        self.jobs
-            .send((attempt, done))
+        jobs.send((attempt, done))
             .map_err(|_| "the recorder has stopped".to_string())?;
         result
             .await
