@@ -82,6 +82,24 @@ fn half_sent_headers_are_cut_off() {
 }
 
 #[test]
+fn silent_connection_is_cut_off() {
+    let server = start_server();
+
+    let mut stream = send_part(&server, "");
+    let (response, waited) = read_until_closed(&mut stream);
+
+    assert!(
+        waited >= DEADLINE.mul_f64(0.9),
+        "closed after {waited:?}, before the deadline of {DEADLINE:?}"
+    );
+    assert_eq!(
+        response, "",
+        "the connection was not closed without a response"
+    );
+    assert_eq!(health_status_line(&server), "HTTP/1.1 200 OK");
+}
+
+#[test]
 fn headers_sent_in_time_are_served() {
     let server = start_server();
 

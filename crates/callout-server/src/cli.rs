@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::sync::{watch, Notify};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{self, AppState};
+use crate::api::{self, check_length, AppState};
 use crate::config::{DispatchSettings, Limits, Settings, DEFAULT_RETRY_SCHEDULE};
 use crate::db::{self, NewAgent};
 use crate::dispatch::retry::{parse_duration, parse_schedule};
@@ -141,7 +141,7 @@ struct ServeArgs {
     #[arg(long, env = "CALLOUT_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     header_read_timeout: Duration,
     /// Longest pause within a request body that a client of the API may make; the request is
-    /// answered 408 when it passes.
+    /// rejected with 408 when it passes.
     #[arg(long, env = "CALLOUT_BODY_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     body_idle_timeout: Duration,
 }
@@ -224,12 +224,29 @@ pub fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| LossyStderr);
     match format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
+    }
+}
+
+/// Standard error for logs, dropping what cannot be written. The default writer panics in the
+/// thread that logs when standard error is a closed pipe, which stopped the signal handler
+/// from shutting the server down.
+struct LossyStderr;
+
+impl std::io::Write for LossyStderr {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buffer);
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
     }
 }
 
@@ -241,6 +258,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             if name.trim().is_empty() {
                 return Err("the client name is empty".to_string());
             }
+            check_length("client name", &name)?;
             let pool = db::connect(&database.url()).await?;
             let id = db::create_client(&pool, &name)
                 .await
@@ -268,6 +286,15 @@ async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
     let username = args.username.trim().to_string();
     if username.is_empty() {
         return Err("the username is empty: give --username a name".to_string());
+    }
+    check_length("username", &username)?;
+    let texts = [
+        ("name", &args.name),
+        ("email", &args.email),
+        ("lang", &args.lang),
+    ];
+    for (field, value) in texts {
+        check_length(field, value.as_deref().unwrap_or_default())?;
     }
     let agent = NewAgent {
         client_id: args.client,

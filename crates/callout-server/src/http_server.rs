@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::{Extension, Router};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -22,8 +22,8 @@ pub struct ClientDeadlines {
     /// Time a client has to send its request line and headers. When it passes, the connection
     /// is closed without a response.
     pub header_read: Duration,
-    /// Time a request body may go without sending data. When it passes, the request is
-    /// answered 408 Request Timeout.
+    /// Time a request body may go without sending data. When it passes, the request gets
+    /// 408 Request Timeout.
     pub body_idle: Duration,
 }
 
@@ -65,14 +65,13 @@ pub async fn serve(
             app.clone()
                 .layer(Extension(ConnectInfo::<SocketAddr>(peer))),
         );
-        let mut builder = Builder::new(TokioExecutor::new());
-        builder
-            .http1()
+        // HTTP/1.1 only: the automatic choice of HTTP/1 or HTTP/2 reads the first bytes of a
+        // connection before any deadline applies, so a client that sent nothing would keep its
+        // connection, and a file descriptor, for as long as it liked.
+        let connection = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(deadlines.header_read);
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
+            .header_read_timeout(deadlines.header_read)
+            .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {

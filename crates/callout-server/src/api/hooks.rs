@@ -306,6 +306,7 @@ async fn update(
     };
 
     // Enabling a hook again starts its record of failures afresh.
+    let gate = crate::db::write_gate(&state.pool).await?;
     let row = sqlx::query_as::<_, HookRow>(&format!(
         "UPDATE hooks SET url = $1, target = $2, event = $3, method = $4, \
          disabled_reason = CASE WHEN $5 = 1 THEN NULL ELSE disabled_reason END, \
@@ -329,6 +330,7 @@ async fn update(
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound("hook"))?;
+    drop(gate);
     tracing::info!(hook_id = id, agent_id = agent.id, "hook updated");
     let mut view = HookView::from(row);
     view.warnings = Some(warnings);

@@ -70,20 +70,33 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let number: u64 = number
         .parse()
         .map_err(|_| format!("invalid duration `{text}`: write a number and a unit, such as 5s"))?;
-    let seconds = match unit {
-        "ms" => return Ok(Duration::from_millis(number)),
-        "s" | "" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
+    let millis = match unit {
+        "ms" => 1,
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ if unit.starts_with('.') => {
+            return Err(format!(
+                "invalid duration `{text}`: write a whole number, such as 1500ms for 1.5s"
+            ))
+        }
         _ => {
             return Err(format!(
                 "invalid duration unit in `{text}`: use ms, s, m, h or d"
             ))
         }
     };
-    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+    let duration = Duration::from_millis(number.saturating_mul(millis));
+    if duration > MAX_DURATION {
+        return Err(format!("invalid duration `{text}`: use at most 365d"));
+    }
+    Ok(duration)
 }
+
+/// The maximum duration of a setting. Much longer ones would overflow the clock when added
+/// to the current time.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 
 /// Parses a retry schedule: comma-separated delays before the second, third and later
 /// attempts, such as `5s,5m,30m,2h,5h,10h,10h`. An empty text means no retries.
@@ -138,6 +151,33 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_schedule("5x").is_err());
         assert!(parse_schedule("s").is_err());
+    }
+
+    #[test]
+    fn durations_parse() {
+        let valid = [
+            ("250ms", Duration::from_millis(250)),
+            ("7", Duration::from_secs(7)),
+            ("2m", Duration::from_secs(120)),
+            ("365d", MAX_DURATION),
+        ];
+        for (text, expected) in valid {
+            assert_eq!(parse_duration(text), Ok(expected), "{text}");
+        }
+
+        let invalid = [
+            ("366d", "use at most 365d"),
+            ("18446744073709551615s", "use at most 365d"),
+            ("99999999999999999999s", "write a number and a unit"),
+            ("1.5s", "write a whole number"),
+            ("-1s", "write a number and a unit"),
+            ("5x", "use ms, s, m, h or d"),
+            ("", "write a number and a unit"),
+        ];
+        for (text, expected) in invalid {
+            let error = parse_duration(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
     }
 
     #[test]
