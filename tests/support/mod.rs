@@ -1222,7 +1222,7 @@ async fn delay_unless_closed(stream: &mut tokio::net::TcpStream, delay: Duration
     };
     // A client that is gone by the time the response is due was cut off. Checking for that
     // first keeps a receiver that was descheduled past the delay, as on a loaded machine,
-    // from counting the request as answered.
+    // from counting the request as responded to.
     tokio::select! {
         biased;
         _ = closed => false,

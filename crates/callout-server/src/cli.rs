@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use tokio::sync::{watch, Notify};
 use tower_http::trace::TraceLayer;
 
-use crate::api::{self, check_length, AppState};
+use crate::api::{self, check_agent_lengths, check_length, AppState};
 use crate::config::{DispatchSettings, Limits, Settings, DEFAULT_RETRY_SCHEDULE};
 use crate::db::{self, NewAgent};
 use crate::dispatch::retry::{parse_duration, parse_schedule};
@@ -140,7 +140,7 @@ struct ServeArgs {
     /// is closed when it passes.
     #[arg(long, env = "CALLOUT_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     header_read_timeout: Duration,
-    /// Longest pause within a request body that a client of the API may make; the request is
+    /// Maximum pause within a request body that a client of the API may make. The request is
     /// rejected with 408 when it passes.
     #[arg(long, env = "CALLOUT_BODY_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     body_idle_timeout: Duration,
@@ -287,15 +287,6 @@ async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
     if username.is_empty() {
         return Err("the username is empty: give --username a name".to_string());
     }
-    check_length("username", &username)?;
-    let texts = [
-        ("name", &args.name),
-        ("email", &args.email),
-        ("lang", &args.lang),
-    ];
-    for (field, value) in texts {
-        check_length(field, value.as_deref().unwrap_or_default())?;
-    }
     let agent = NewAgent {
         client_id: args.client,
         username: username.clone(),
@@ -309,6 +300,7 @@ async fn add_agent(args: AgentAddArgs) -> Result<(), String> {
             .collect(),
         is_admin: args.admin,
     };
+    check_agent_lengths(&agent)?;
     let token = db::new_token();
     let id = db::create_agent(&pool, &agent, &token)
         .await

@@ -472,7 +472,7 @@ mod tests {
         let pool = open(&folder, "gate.db").await;
         let wait = Duration::from_millis(200);
 
-        let held = write_gate(&pool).await.unwrap();
+        let occupied = write_gate(&pool).await.unwrap();
         let started = std::time::Instant::now();
         let error = write_gate_within(&pool, Writer::Api, wait)
             .await
@@ -485,7 +485,7 @@ mod tests {
         );
         assert!(is_write_gate_timeout(&error), "unexpected error: {error}");
         assert!(matches!(ApiError::from(error), ApiError::Busy));
-        drop(held);
+        drop(occupied);
         assert!(write_gate_within(&pool, Writer::Api, wait)
             .await
             .unwrap()
@@ -498,7 +498,7 @@ mod tests {
         let first = open(&folder, "first.db").await;
         let second = open(&folder, "second.db").await;
 
-        let _held = write_gate(&first).await.unwrap();
+        let _occupied = write_gate(&first).await.unwrap();
         let other = write_gate_within(&second, Writer::Api, Duration::from_millis(200)).await;
 
         assert!(
@@ -521,7 +521,7 @@ mod tests {
             })
         };
 
-        let held = write_gate_as(&pool, Writer::Dispatcher).await.unwrap();
+        let occupied = write_gate_as(&pool, Writer::Dispatcher).await.unwrap();
         let mut writers = Vec::new();
         for name in ["api 1", "api 2", "api 3"] {
             writers.push(take_turn(Writer::Api, name));
@@ -529,7 +529,7 @@ mod tests {
         }
         writers.push(take_turn(Writer::Dispatcher, "dispatcher"));
         tokio::time::sleep(Duration::from_millis(20)).await;
-        drop(held);
+        drop(occupied);
         for writer in writers {
             writer.await.unwrap();
         }

@@ -8,7 +8,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{check_length, AppState, Id, JsonBody};
+use crate::api::{check_agent_lengths, check_length, AppState, Id, JsonBody};
 use crate::auth::Agent;
 use crate::db::{self, Flag, NewAgent};
 use crate::error::{ApiError, ApiResult};
@@ -104,16 +104,6 @@ async fn create_agent(
     if username.is_empty() {
         return Err(ApiError::Unprocessable("the username is empty".to_string()));
     }
-    check_length("username", username).map_err(ApiError::Unprocessable)?;
-    let texts = [
-        ("name", &input.name),
-        ("email", &input.email),
-        ("lang", &input.lang),
-    ];
-    for (field, value) in texts {
-        check_length(field, value.as_deref().unwrap_or_default())
-            .map_err(ApiError::Unprocessable)?;
-    }
     for (column, value) in &input.columns {
         if !state.catalogue.agent_columns().contains(column) {
             return Err(ApiError::Unprocessable(format!(
@@ -136,6 +126,7 @@ async fn create_agent(
         columns: input.columns,
         is_admin: input.is_admin,
     };
+    check_agent_lengths(&new).map_err(ApiError::Unprocessable)?;
     let token = db::new_token();
     let id = db::create_agent(&state.pool, &new, &token)
         .await

@@ -74,7 +74,7 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
     ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
-/// Longest name, email address or label the API stores, in characters.
+/// Maximum length of a name, email address or label the API stores, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
 /// Rejects a name, email address or label longer than [`MAX_NAME_CHARS`], with a message that
@@ -85,6 +85,21 @@ pub fn check_length(field: &str, value: &str) -> Result<(), String> {
         return Err(format!(
             "the {field} is {length} characters long: use at most {MAX_NAME_CHARS}"
         ));
+    }
+    Ok(())
+}
+
+/// Rejects an agent whose username, name, email address or language is longer than
+/// [`MAX_NAME_CHARS`], for the API and the command line alike.
+pub fn check_agent_lengths(agent: &crate::db::NewAgent) -> Result<(), String> {
+    check_length("username", &agent.username)?;
+    let texts = [
+        ("name", &agent.name),
+        ("email", &agent.email),
+        ("lang", &agent.lang),
+    ];
+    for (field, value) in texts {
+        check_length(field, value.as_deref().unwrap_or_default())?;
     }
     Ok(())
 }

@@ -88,8 +88,8 @@ impl Recorder {
 
 /// Takes the attempts waiting in `queue`, up to [`BATCH`], and stores them in one
 /// transaction, until every sender is dropped. The queue needs no bound of its own: each
-/// dispatch task waits for its attempt to be stored while it holds one of the dispatcher's
-/// slots, so the queue never holds more attempts than there are slots.
+/// dispatch task waits for its attempt to be stored while it occupies one of the dispatcher's
+/// slots, so the queue never contains more attempts than there are slots.
 async fn store_batches(pool: Pool, mut queue: mpsc::UnboundedReceiver<Job>) {
     let mut batch = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut batch, BATCH).await > 0 {
@@ -124,8 +124,9 @@ async fn store(pool: &Pool, attempts: &[Attempt]) -> Vec<Result<(), String>> {
 async fn store_together(pool: &Pool, attempts: &[Attempt]) -> Result<(), sqlx::Error> {
     let mut transaction = crate::db::begin_write_as(pool, Writer::Dispatcher).await?;
     for attempt in attempts {
-        insert_attempt(&mut transaction, attempt).await?;
-        update_delivery(&mut transaction, attempt).await?;
+        let body = attempt.exchange.body_text();
+        insert_attempt(&mut transaction, attempt, &body).await?;
+        update_delivery(&mut transaction, attempt, &body.0).await?;
         if let Some(change) = &attempt.hook_change {
             update_hook(&mut transaction, change).await?;
         }
@@ -133,13 +134,16 @@ async fn store_together(pool: &Pool, attempts: &[Attempt]) -> Result<(), sqlx::E
     transaction.commit().await
 }
 
+/// Inserts the record of `attempt`. `body` is the response body as stored, and whether it is
+/// UTF-8 text rather than base64.
 async fn insert_attempt(
     connection: &mut sqlx::AnyConnection,
     attempt: &Attempt,
+    (body, body_utf8): &(String, bool),
 ) -> Result<(), sqlx::Error> {
     let exchange = &attempt.exchange;
-    let (body, body_utf8) = exchange.body_text();
     let headers = |pairs: &Vec<(String, String)>| serde_json::to_string(pairs).unwrap_or_default();
+
     sqlx::query(
         "INSERT INTO delivery_attempts (delivery_id, attempt, method, url, address, \
          request_headers, response_status, response_headers, response_body, \
@@ -155,8 +159,8 @@ async fn insert_attempt(
     .bind(headers(&exchange.request_headers))
     .bind(exchange.status.map(i64::from))
     .bind(headers(&exchange.response_headers))
-    .bind(&body)
-    .bind(i64::from(body_utf8))
+    .bind(body)
+    .bind(i64::from(*body_utf8))
     .bind(i64::from(exchange.body_truncated))
     .bind(exchange.error_class.map(|class| class.name()))
     .bind(&exchange.error)
@@ -176,12 +180,14 @@ async fn insert_attempt(
     Ok(())
 }
 
+/// Moves the delivery of `attempt` to its next step, keeping the start of `body` as the latest
+/// response.
 async fn update_delivery(
     connection: &mut sqlx::AnyConnection,
     attempt: &Attempt,
+    body: &str,
 ) -> Result<(), sqlx::Error> {
     let exchange = &attempt.exchange;
-    let (body, _) = exchange.body_text();
     let excerpt: String = body.chars().take(1024).collect();
     let completed_at = (attempt.status != "pending").then_some(attempt.ended_at);
     sqlx::query(
